@@ -1,0 +1,68 @@
+"""The exceptions reportgen raises on purpose.
+
+    ReportgenError                 base; the CLI prints it as one line, never a traceback
+    ├── SpecError                  a report spec is wrong (exit 2); knows file, line and key
+    ├── WidgetFailure              one widget could not be fetched (drawn as a placeholder, exit 3)
+    │   ├── AwsError               CloudWatch answered with an error code
+    │   └── TransientError         no usable answer: connection refused or reset, timeout
+    └── SetupError                 the environment is not fit to run (missing extra, stand-in won't start)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ReportgenError(Exception):
+    """Base of every error reportgen raises deliberately."""
+
+
+class SpecError(ReportgenError):
+    """A report spec that cannot be used. Prints as ``FILE:LINE: message``."""
+
+    def __init__(self, message: str, *, file: Path | str | None = None, line: int | None = None,
+                 key: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.key = key
+
+    def __str__(self) -> str:
+        where = str(self.file) if self.file is not None else "<spec>"
+        if self.line is not None:
+            where += f":{self.line}"
+        return f"{where}: {self.message}"
+
+
+class WidgetFailure(ReportgenError):
+    """A widget that could not be turned into an image; ``retryable`` says if trying again may help."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}" if self.code else self.message
+
+
+class AwsError(WidgetFailure):
+    """CloudWatch answered with an error, e.g. ``InvalidParameterValue`` or ``Throttling``."""
+
+    def __init__(self, message: str, *, code: str, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+        self.retryable = retryable
+
+
+class TransientError(WidgetFailure):
+    """No usable answer at all (connection refused or reset, read timeout): always worth a retry."""
+
+    retryable = True
+
+
+class SetupError(ReportgenError):
+    """The environment cannot run the command (a missing optional extra, a stand-in that will not start)."""

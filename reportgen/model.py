@@ -1,0 +1,137 @@
+"""The typed objects the pipeline passes along: spec → plan → results.
+
+Everything after ``spec.load_spec`` works on these, never on raw YAML. They are frozen and picklable,
+so a plan and its results can be handed to a worker process that builds the PDF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+# CloudWatch's documented limits for one GetMetricWidgetImage call.
+MAX_METRICS_PER_WIDGET = 100
+MAX_WIDGET_JSON_BYTES = 100 * 1024
+MIN_WIDGET_PIXELS, MAX_WIDGET_PIXELS = 1, 2000
+DEFAULT_WIDGET_WIDTH, DEFAULT_WIDGET_HEIGHT = 600, 400
+DEFAULT_RATE_LIMIT = 20.0  # GetMetricWidgetImage requests per second, per account and region
+
+
+@dataclass(frozen=True)
+class Layout:
+    page: str = "A4"               # A4 | A3 | Letter | Legal
+    orientation: str = "landscape"  # landscape | portrait
+    columns: int = 2               # 1..4 widgets side by side
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Where a report's widgets are fetched from; reports sharing one share a client and a limiter."""
+
+    region: str = "us-east-1"
+    profile: str | None = None
+    rate_limit: float = DEFAULT_RATE_LIMIT
+
+
+@dataclass(frozen=True)
+class Period:
+    """A report period as written: a keyword, or a start/end pair (ISO 8601 datetimes or durations)."""
+
+    keyword: str | None = "yesterday"
+    start: str | None = None
+    end: str | None = None
+
+
+@dataclass(frozen=True)
+class WidgetSpec:
+    title: str
+    source: Mapping[str, Any]  # MetricWidget JSON, report defaults merged in, no start/end added yet
+    line: int                  # spec line that declares the widget, for messages
+    file: Path | None = None   # the JSON file it was read from, when given as `file:`
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    widgets: tuple[WidgetSpec, ...]
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    id: str                      # lowercase letters, digits and '-'; names the output files
+    title: str
+    path: Path                   # the YAML file
+    timezone: str                # IANA name, already checked to exist
+    period: Period
+    aws: AwsTarget
+    layout: Layout
+    sections: tuple[Section, ...]
+    description: str | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def widget_count(self) -> int:
+        return sum(len(s.widgets) for s in self.sections)
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A report period resolved to instants; ``start`` and ``end`` are aware datetimes in ``timezone``."""
+
+    start: datetime
+    end: datetime
+    timezone: str
+
+    def label(self) -> str:
+        """Human text for the PDF, e.g. ``Wed 25 Nov 2026 00:00 – Thu 26 Nov 2026 00:00 (Europe/Berlin, UTC+01:00)``."""
+        fmt = "%a %d %b %Y %H:%M"
+        offset = self.end.strftime("%z")
+        utc = f"UTC{offset[:3]}:{offset[3:]}"
+        return f"{self.start:{fmt}} – {self.end:{fmt}} ({self.timezone}, {utc})"
+
+
+@dataclass(frozen=True)
+class WidgetRequest:
+    """One GetMetricWidgetImage call: the exact JSON text sent, and where its image goes in the report."""
+
+    report_id: str
+    section: int        # index into the report's sections
+    index: int          # position within the section
+    title: str
+    metric_widget: str  # JSON text, with absolute start/end and timezone filled in
+    width: int          # pixels
+    height: int
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    spec: ReportSpec
+    report_date: date
+    window: TimeWindow
+    widgets: tuple[WidgetRequest, ...]
+
+    @property
+    def output_name(self) -> str:
+        return f"{self.spec.id}-{self.report_date.isoformat()}.pdf"
+
+
+@dataclass(frozen=True)
+class WidgetResult:
+    """What became of one widget: a PNG, or the error that is drawn in its place."""
+
+    request: WidgetRequest
+    png: bytes | None = None
+    error: str | None = None       # one line for the placeholder box, e.g. "InvalidParameterValue: …"
+    error_code: str | None = None  # AWS error code when CloudWatch answered, else None
+    attempts: int = 1
+    throttled: int = field(default=0)  # attempts answered with Throttling
+
+    @property
+    def ok(self) -> bool:
+        return self.png is not None
