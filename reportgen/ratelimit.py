@@ -1,0 +1,63 @@
+"""A strict request-rate limit for one CloudWatch account and region, and a record of what it let through.
+
+CloudWatch allows GetMetricWidgetImage 20 times per second. aiolimiter's ``AsyncLimiter(20, 1)`` is a
+leaky bucket of capacity 20: after an idle spell it lets a burst of 20 through and then one every 50 ms,
+about 39 in the first second. To never exceed the limit in *any* one-second window we give the bucket a
+capacity of one request, so consecutive requests are always at least ``1 / rate`` apart, and shave a small
+margin off the rate so that jitter on the way to the server cannot push two of them closer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from types import TracebackType
+
+from aiolimiter import AsyncLimiter
+
+# 3 % of 50 ms is 1.5 ms of slack per request for scheduling and network jitter.
+DEFAULT_MARGIN = 0.03
+
+
+class StrictRateLimiter:
+    """Lets at most ``rate`` acquisitions through in any window of one second, spaced evenly.
+
+    Use as ``async with limiter:`` around each attempt, retries included. Create it inside the running
+    event loop; it keeps the loop time of every acquisition so a run can report the rate it achieved.
+    """
+
+    __slots__ = ("rate", "_bucket", "_loop", "granted")
+
+    def __init__(self, rate: float, *, margin: float = DEFAULT_MARGIN) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be positive, not {rate!r}")
+        if not 0 <= margin < 1:
+            raise ValueError(f"margin must be in [0, 1), not {margin!r}")
+        self.rate = rate
+        self._bucket = AsyncLimiter(1, 1 / (rate * (1 - margin)))
+        self._loop = asyncio.get_running_loop()
+        self.granted: deque[float] = deque()  # loop times of every acquisition, oldest first
+
+    async def __aenter__(self) -> None:
+        await self._bucket.acquire()
+        self.granted.append(self._loop.time())
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        waiting = len(getattr(self._bucket, "_waiters", ()))
+        return f"<StrictRateLimiter rate={self.rate}/s granted={len(self.granted)} waiting={waiting}>"
+
+
+def max_in_any_window(times: Sequence[float], window: float = 1.0) -> int:
+    """The most of ``times`` (sorted ascending) that fall in any half-open interval ``[t, t + window)``."""
+    best = 0
+    first = 0
+    for last, t in enumerate(times):
+        while t - times[first] >= window:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
