@@ -1,0 +1,149 @@
+"""The one seam between reportgen and AWS: CloudWatch clients, and botocore's errors mapped to ours.
+
+The pipeline owns rate limiting, retries and timeouts, so botocore's own retries are turned off here:
+a retry inside botocore would not pass through the pipeline's rate limiter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError as BotoConnectionError,
+    HTTPClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+from reportgen.errors import AwsError, SetupError, TransientError, WidgetFailure
+from reportgen.model import AwsTarget
+
+# Error codes worth another attempt. botocore treats both throttling spellings as throttles.
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
+TRANSIENT_CODES = frozenset({"InternalServiceError", "InternalServiceFault", "InternalFailure",
+                             "ServiceUnavailable", "RequestTimeout", "RequestTimeoutException"})
+
+# Credentials the local stand-in accepts; it checks no signatures, but botocore insists on signing.
+LOCAL_SECRET = "reportgen-local-secret"
+
+
+def translate_error(exc: BaseException) -> WidgetFailure:
+    """Map an exception raised by an aiobotocore call to reportgen's own error (the only place that does)."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "Unknown")
+        message = str(error.get("Message") or exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        retryable = code in THROTTLING_CODES or code in TRANSIENT_CODES or (status is not None and status >= 500)
+        return AwsError(message, code=code, status=status, retryable=retryable)
+    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
+        return TransientError(str(exc))
+    if isinstance(exc, TimeoutError):
+        return TransientError("no answer from CloudWatch in time")
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return WidgetFailure(f"no usable AWS credentials: {exc}", code="NoCredentials")
+    if isinstance(exc, ProfileNotFound):
+        return WidgetFailure(str(exc), code="ProfileNotFound")
+    if isinstance(exc, BotoCoreError):
+        return WidgetFailure(str(exc), code=type(exc).__name__)
+    raise TypeError(f"not an AWS client error: {exc!r}") from exc
+
+
+def is_throttle(failure: WidgetFailure) -> bool:
+    return failure.code in THROTTLING_CODES
+
+
+@dataclass(frozen=True)
+class ClientKey:
+    """Reports with the same key share one client and one rate limit (an account's per-region quota)."""
+
+    profile: str | None
+    region: str
+
+    @classmethod
+    def of(cls, target: AwsTarget) -> ClientKey:
+        return cls(target.profile, target.region)
+
+    def __str__(self) -> str:
+        return f"{self.profile or 'default'}@{self.region}"
+
+
+class WidgetImageClient:
+    """Fetches one rendered widget: a thin wrapper so the pipeline sees bytes or a ``WidgetFailure``."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def get_widget_image(self, metric_widget: str) -> bytes:
+        try:
+            response = await self._client.get_metric_widget_image(MetricWidget=metric_widget, OutputFormat="png")
+        except (BotoCoreError, ClientError, TimeoutError) as exc:
+            raise translate_error(exc) from exc
+        return bytes(response["MetricWidgetImage"])
+
+
+def is_loopback(endpoint_url: str) -> bool:
+    host = urlsplit(endpoint_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@contextlib.asynccontextmanager
+async def open_clients(
+    keys: Iterable[ClientKey],
+    *,
+    endpoint_url: str | None = None,
+    pool_size: int = 10,
+    timeout: float = 30.0,
+) -> AsyncIterator[dict[ClientKey, WidgetImageClient | WidgetFailure]]:
+    """Open one CloudWatch client per key, for the duration of a run.
+
+    Credentials come from botocore's standard chain (environment, profile, SSO, instance role); an
+    endpoint on loopback (the local stand-in) gets a made-up key per profile instead.
+    A key whose client cannot be made (an unknown profile) maps to the failure every widget of it gets.
+    """
+    config = AioConfig(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        max_pool_connections=pool_size,
+        connect_timeout=min(timeout, 10.0),
+        read_timeout=timeout,
+    )
+    clients: dict[ClientKey, WidgetImageClient | WidgetFailure] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        for key in dict.fromkeys(keys):
+            try:
+                clients[key] = WidgetImageClient(
+                    await stack.enter_async_context(await _create_client(key, endpoint_url, config)))
+            except (ProfileNotFound, NoCredentialsError, PartialCredentialsError) as exc:
+                clients[key] = translate_error(exc)
+            except NoRegionError as exc:  # cannot happen with a region from the spec, but say so if it does
+                raise SetupError(str(exc)) from exc
+        yield clients
+
+
+async def _create_client(key: ClientKey, endpoint_url: str | None, config: AioConfig) -> Any:
+    if endpoint_url is not None and is_loopback(endpoint_url):
+        # The stand-in checks no signatures; a key per profile lets it throttle each one as AWS would
+        # each account, and a spec's production profile need not exist on the machine that previews it.
+        return AioSession().create_client(
+            "cloudwatch", region_name=key.region, endpoint_url=endpoint_url, config=config,
+            aws_access_key_id=f"local-{key.profile or 'default'}", aws_secret_access_key=LOCAL_SECRET)
+    session = AioSession(profile=key.profile)
+    if await session.get_credentials() is None:
+        raise NoCredentialsError()
+    return session.create_client("cloudwatch", region_name=key.region, endpoint_url=endpoint_url, config=config)

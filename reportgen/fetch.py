@@ -1,0 +1,81 @@
+"""Fetching one widget image: rate limit, timeout, retries with backoff, and a result that never raises.
+
+Every attempt, first or retried, waits its turn at the account's limiter, so retries cannot push the
+account over CloudWatch's quota. A widget that still fails becomes a ``WidgetResult`` carrying the error,
+which the PDF draws as a placeholder; the rest of the report goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from reportgen.aws import is_throttle
+from reportgen.errors import AwsError, TransientError, WidgetFailure
+from reportgen.model import WidgetRequest, WidgetResult
+from reportgen.ratelimit import StrictRateLimiter
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class ImageSource(Protocol):
+    async def get_widget_image(self, metric_widget: str) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try for one widget. Delays use full jitter: a random wait up to the exponential cap."""
+
+    attempts: int = 6         # in all, the first one included
+    base_delay: float = 0.5   # seconds; the cap doubles from here on each retry
+    max_delay: float = 20.0   # seconds; no single wait is longer
+    timeout: float = 30.0     # seconds for one attempt, not counting the wait for the rate limiter
+
+
+async def fetch_widget(request: WidgetRequest, source: ImageSource | WidgetFailure,
+                       limiter: StrictRateLimiter, policy: RetryPolicy) -> WidgetResult:
+    """Get one widget's PNG, or the failure that explains why not. Never raises a ``WidgetFailure``."""
+    if isinstance(source, WidgetFailure):  # no client for this account (e.g. an unknown profile)
+        return _failed(request, source, attempts=0, throttled=0)
+    attempts = throttled = 0
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(policy.attempts),
+        wait=wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay),
+        retry=retry_if_exception(lambda exc: isinstance(exc, WidgetFailure) and exc.retryable),
+        reraise=True,
+    )
+    try:
+        async for attempt in retrying:
+            with attempt:
+                attempts += 1
+                try:
+                    png = await _attempt(request, source, limiter, policy.timeout)
+                except WidgetFailure as failure:
+                    throttled += is_throttle(failure)
+                    raise
+    except WidgetFailure as failure:
+        return _failed(request, failure, attempts=attempts, throttled=throttled)
+    return WidgetResult(request, png=png, attempts=attempts, throttled=throttled)
+
+
+async def _attempt(request: WidgetRequest, source: ImageSource, limiter: StrictRateLimiter,
+                   timeout: float) -> bytes:
+    async with limiter:
+        pass  # the limiter spaces out request starts; a slow answer need not hold up the next one
+    try:
+        async with asyncio.timeout(timeout):
+            png = await source.get_widget_image(request.metric_widget)
+    except TimeoutError as exc:
+        raise TransientError(f"no answer within {timeout:g} s") from exc
+    if not png.startswith(PNG_SIGNATURE):
+        raise AwsError("CloudWatch answered with something that is not a PNG image", code="NotAnImage")
+    return png
+
+
+def _failed(request: WidgetRequest, failure: WidgetFailure, *, attempts: int, throttled: int) -> WidgetResult:
+    tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+    return WidgetResult(request, error=f"{failure}{tries}", error_code=failure.code,
+                        attempts=attempts, throttled=throttled)
