@@ -1,0 +1,150 @@
+"""One run: every widget of every report fetched at once, each report's PDF built as soon as it is complete.
+
+Reports that share an AWS account and region share a client and a rate limiter. PDFs are built in worker
+processes, since reportlab is CPU-bound and would otherwise stall the event loop that paces requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from reportgen.aws import ClientKey, WidgetImageClient, open_clients
+from reportgen.errors import WidgetFailure
+from reportgen.fetch import RetryPolicy, fetch_widget
+from reportgen.model import ReportPlan, WidgetResult
+from reportgen.progress import Progress
+from reportgen.ratelimit import StrictRateLimiter, max_in_any_window
+
+MAX_POOL_CONNECTIONS = 100
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    plan: ReportPlan
+    results: tuple[WidgetResult, ...]
+    path: Path
+    error: str | None = None  # why the PDF could not be written; a previous file at `path` is untouched
+
+    @property
+    def failed(self) -> int:
+        return sum(not r.ok for r in self.results)
+
+
+@dataclass
+class RunSummary:
+    reports: list[ReportOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+    requests: int = 0            # attempts sent, retries included
+    max_in_any_second: int = 0   # the most requests any one limiter let through in a one-second window
+    rate_limit: float = 0.0      # the tightest limit in force
+
+    @property
+    def widgets(self) -> int:
+        return sum(len(o.results) for o in self.reports)
+
+    @property
+    def failed(self) -> int:
+        return sum(o.failed for o in self.reports)
+
+    @property
+    def unwritten(self) -> int:
+        return sum(o.error is not None for o in self.reports)
+
+    @property
+    def throttled(self) -> int:
+        return sum(r.throttled for o in self.reports for r in o.results)
+
+    def describe(self) -> str:
+        rate = self.requests / self.seconds if self.seconds else 0.0
+        unwritten = f" ({self.unwritten} not written)" if self.unwritten else ""
+        return (f"{len(self.reports)} reports{unwritten}, {self.widgets} widgets, {self.failed} failed, "
+                f"{self.throttled} throttled; {self.requests} requests in {self.seconds:.1f} s "
+                f"({rate:.1f}/s, at most {self.max_in_any_second} in any second; limit {self.rate_limit:g}/s)")
+
+
+async def run_reports(
+    plans: Sequence[ReportPlan],
+    out_dir: Path,
+    *,
+    generated_at: datetime,
+    endpoint_url: str | None = None,
+    policy: RetryPolicy = RetryPolicy(),
+    progress: Progress | None = None,
+    executor: Executor | None = None,
+) -> RunSummary:
+    """Fetch, assemble and write every report; a widget's failure is recorded, never raised."""
+    progress = progress or Progress(quiet=True)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    keys = {plan.spec.id: ClientKey.of(plan.spec.aws) for plan in plans}
+    limiters: dict[ClientKey, StrictRateLimiter] = {}
+    for plan in plans:
+        limiters.setdefault(keys[plan.spec.id], StrictRateLimiter(plan.spec.aws.rate_limit))
+    pool_size = min(MAX_POOL_CONNECTIONS, max(10, max((len(p.widgets) for p in plans), default=0)))
+    own_executor = executor is None
+    if executor is None:
+        executor = pdf_executor(len(plans))
+    summary = RunSummary()
+    try:
+        async with open_clients(set(keys.values()), endpoint_url=endpoint_url, pool_size=pool_size,
+                                timeout=policy.timeout) as clients:
+
+            async def one_report(plan: ReportPlan) -> ReportOutcome:
+                key = keys[plan.spec.id]
+                progress.report_started(plan)
+                results = await _fetch_report(plan, clients[key], limiters[key], policy, progress)
+                path = out_dir / plan.output_name
+                try:
+                    await loop.run_in_executor(executor, write_report, plan, results, generated_at, path)
+                except Exception as exc:  # one report that cannot be written must not lose the others
+                    progress.warn(f"{plan.spec.id}: could not write {path}: {exc}")
+                    return ReportOutcome(plan, results, path, error=str(exc) or type(exc).__name__)
+                progress.report_written(plan, str(path))
+                return ReportOutcome(plan, results, path)
+
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one_report(plan)) for plan in plans]
+    finally:
+        if own_executor:
+            executor.shutdown(wait=True, cancel_futures=True)
+        progress.close()
+    summary.reports = [task.result() for task in tasks]
+    summary.seconds = loop.time() - started
+    summary.requests = sum(len(limiter.granted) for limiter in limiters.values())
+    summary.max_in_any_second = max((max_in_any_window(list(l.granted)) for l in limiters.values()), default=0)
+    summary.rate_limit = min((l.rate for l in limiters.values()), default=0.0)
+    return summary
+
+
+async def _fetch_report(plan: ReportPlan, client: WidgetImageClient | WidgetFailure, limiter: StrictRateLimiter,
+                        policy: RetryPolicy, progress: Progress) -> tuple[WidgetResult, ...]:
+    async def one_widget(index: int) -> WidgetResult:
+        result = await fetch_widget(plan.widgets[index], client, limiter, policy)
+        progress.widget_done(plan, result)
+        return result
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one_widget(i)) for i in range(len(plan.widgets))]
+    return tuple(task.result() for task in tasks)
+
+
+def pdf_executor(reports: int) -> ProcessPoolExecutor:
+    """Worker processes for PDF building. 'spawn' because forking a process that runs an event loop and
+    a connection pool is unsafe."""
+    workers = max(1, min(reports, os.cpu_count() or 1, 4))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def write_report(plan: ReportPlan, results: Sequence[WidgetResult], generated_at: datetime, path: Path) -> None:
+    """Build one report's PDF and put it in place atomically (runs in a worker process)."""
+    from reportgen.assemble import build_pdf  # imported here: workers need reportlab, the parent need not
+    from reportgen.files import write_atomic
+
+    write_atomic(path, build_pdf(plan, results, generated_at=generated_at))

@@ -1,0 +1,93 @@
+"""What a run tells the person (or the log) watching it.
+
+On a terminal one status line is redrawn with each report's widgets done/total; elsewhere, and with
+``--quiet``, nothing is redrawn and only finished reports (or nothing but errors) are printed, one line
+each, so cron mail and log files stay readable. ``NO_COLOR`` turns colour off.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import TextIO
+
+from reportgen.model import ReportPlan, WidgetResult
+
+_GREEN, _RED, _YELLOW, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
+_CLEAR_LINE = "\r\x1b[2K"
+
+
+class Progress:
+    """Receives the pipeline's events and prints them; this base class prints finished reports only."""
+
+    def __init__(self, stream: TextIO | None = None, *, quiet: bool = False, color: bool | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.quiet = quiet
+        if color is None:
+            color = self.stream.isatty() and "NO_COLOR" not in os.environ
+        self.color = color
+        self._done: dict[str, int] = {}
+        self._failed: dict[str, int] = {}
+        self._total: dict[str, int] = {}
+
+    @classmethod
+    def for_stream(cls, stream: TextIO, *, quiet: bool) -> Progress:
+        """A live status line on a terminal, plain lines elsewhere."""
+        if not quiet and stream.isatty():
+            return LiveProgress(stream)
+        return cls(stream, quiet=quiet)
+
+    def report_started(self, plan: ReportPlan) -> None:
+        self._total[plan.spec.id] = len(plan.widgets)
+        self._done[plan.spec.id] = self._failed[plan.spec.id] = 0
+
+    def widget_done(self, plan: ReportPlan, result: WidgetResult) -> None:
+        self._done[plan.spec.id] += 1
+        self._failed[plan.spec.id] += not result.ok
+
+    def report_written(self, plan: ReportPlan, path: str) -> None:
+        report = plan.spec.id
+        failed = self._failed[report]
+        if self.quiet and not failed:
+            return
+        status = self._paint(f"{failed} failed", _RED) if failed else self._paint("ok", _GREEN)
+        self.emit(f"{report}: {self._total[report]} widgets, {status} -> {path}")
+
+    def warn(self, message: str) -> None:
+        self.emit(self._paint("warning: ", _YELLOW) + message)
+
+    def emit(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        return None
+
+    def _paint(self, text: str, colour: str) -> str:
+        return f"{colour}{text}{_RESET}" if self.color else text
+
+
+class LiveProgress(Progress):
+    """Redraws one line, ``daily-ops 7/12 · weekly-review 0/9``, at each event."""
+
+    def widget_done(self, plan: ReportPlan, result: WidgetResult) -> None:
+        super().widget_done(plan, result)
+        self._redraw()
+
+    def emit(self, line: str) -> None:
+        self.stream.write(_CLEAR_LINE)
+        super().emit(line)
+        self._redraw()
+
+    def close(self) -> None:
+        self.stream.write(_CLEAR_LINE)
+        self.stream.flush()
+
+    def _redraw(self) -> None:
+        busy = [f"{r} {self._done[r]}/{self._total[r]}" for r in self._total if self._done[r] < self._total[r]]
+        if busy:
+            # A wrapped line could not be cleared with one carriage return.
+            width = shutil.get_terminal_size().columns - 1
+            self.stream.write(_CLEAR_LINE + " · ".join(busy)[:width])
+            self.stream.flush()
