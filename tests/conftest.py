@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
-
-import looptime
+from typing import Any
 
 import pytest
 
 from reportgen.local import BackgroundStandIn
-
-T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -28,15 +25,12 @@ def isolated_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: 
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-@pytest.fixture
-def on_fake_clock() -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
-    """Runs a coroutine on an event loop whose clock jumps ahead whenever every task waits (looptime):
-    sleeps, timeouts and rate limits take no real time and their timings are exact."""
-    loop = looptime.new_event_loop()
-    try:
-        yield loop.run_until_complete
-    finally:
-        loop.close()
+@pytest.fixture(scope="session", autouse=True)
+def _no_implicit_event_loop() -> None:
+    # looptime 0.9 asks the policy for the current loop around every test; in a sync test that runs
+    # before the first async one, that creates a loop nobody closes, and the ResourceWarning fails
+    # the session. Marking the loop as explicitly unset makes the policy refuse instead of create.
+    asyncio.set_event_loop(None)
 
 
 @pytest.fixture(scope="session")

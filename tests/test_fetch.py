@@ -5,8 +5,7 @@ The wire path is covered against the real stand-in in test_pipeline.py; here the
 """
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+
 import pytest
 
 from reportgen.errors import AwsError, TransientError, WidgetFailure
@@ -46,70 +45,58 @@ async def fetch(source: ScriptedSource, policy: RetryPolicy = POLICY) -> tuple[W
     return await fetch_widget(REQUEST, source, limiter, policy), limiter
 
 
-def test_throttling_is_retried_until_it_succeeds(on_fake_clock: Callable[..., Any]) -> None:
-    async def scenario() -> None:
-        source = ScriptedSource(throttling(), throttling(), PNG)
-        result, limiter = await fetch(source)
-        assert result.ok and result.png == PNG
-        assert (result.attempts, result.throttled) == (3, 2)
-        assert len(limiter.granted) == 3  # every attempt waited its turn at the limiter
-
-    on_fake_clock(scenario())
+@pytest.mark.looptime
+async def test_throttling_is_retried_until_it_succeeds() -> None:
+    source = ScriptedSource(throttling(), throttling(), PNG)
+    result, limiter = await fetch(source)
+    assert result.ok and result.png == PNG
+    assert (result.attempts, result.throttled) == (3, 2)
+    assert len(limiter.granted) == 3  # every attempt waited its turn at the limiter
 
 
-def test_backoff_waits_stay_under_exponential_caps(on_fake_clock: Callable[..., Any]) -> None:
-    async def scenario() -> None:
-        error = AwsError("boom", code="InternalServiceError", status=500, retryable=True)
-        source = ScriptedSource(error)
-        result, _ = await fetch(source)
-        waits = [b - a for a, b in zip(source.calls, source.calls[1:])]
-        caps = [min(POLICY.max_delay, POLICY.base_delay * 2 ** n) for n in range(len(waits))]
-        assert len(source.calls) == POLICY.attempts
-        assert all(wait <= cap + 0.06 for wait, cap in zip(waits, caps))  # + one limiter slot
-        assert result.error == "InternalServiceError: boom (after 5 attempts)"
-        assert result.error_code == "InternalServiceError"
-
-    on_fake_clock(scenario())
+@pytest.mark.looptime
+async def test_backoff_waits_stay_under_exponential_caps() -> None:
+    error = AwsError("boom", code="InternalServiceError", status=500, retryable=True)
+    source = ScriptedSource(error)
+    result, _ = await fetch(source)
+    waits = [b - a for a, b in zip(source.calls, source.calls[1:])]
+    caps = [min(POLICY.max_delay, POLICY.base_delay * 2 ** n) for n in range(len(waits))]
+    assert len(source.calls) == POLICY.attempts
+    assert all(wait <= cap + 0.06 for wait, cap in zip(waits, caps))  # + one limiter slot
+    assert result.error == "InternalServiceError: boom (after 5 attempts)"
+    assert result.error_code == "InternalServiceError"
 
 
-def test_a_client_error_is_not_retried(on_fake_clock: Callable[..., Any]) -> None:
-    async def scenario() -> None:
-        source = ScriptedSource(AwsError("bad JSON", code="InvalidParameterValue", status=400))
-        result, _ = await fetch(source)
-        assert not result.ok
-        assert (result.attempts, result.error) == (1, "InvalidParameterValue: bad JSON")
-
-    on_fake_clock(scenario())
+@pytest.mark.looptime
+async def test_a_client_error_is_not_retried() -> None:
+    source = ScriptedSource(AwsError("bad JSON", code="InvalidParameterValue", status=400))
+    result, _ = await fetch(source)
+    assert not result.ok
+    assert (result.attempts, result.error) == (1, "InvalidParameterValue: bad JSON")
 
 
-def test_a_hung_request_times_out_and_is_retried(on_fake_clock: Callable[..., Any]) -> None:
-    async def scenario() -> None:
-        source = ScriptedSource("hang", PNG)
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        result, _ = await fetch(source)
-        assert result.ok and result.attempts == 2
-        assert source.calls[0] - start < 0.1
-        assert source.calls[1] - source.calls[0] >= POLICY.timeout
-
-    on_fake_clock(scenario())
+@pytest.mark.looptime
+async def test_a_hung_request_times_out_and_is_retried() -> None:
+    source = ScriptedSource("hang", PNG)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    result, _ = await fetch(source)
+    assert result.ok and result.attempts == 2
+    assert source.calls[0] - start < 0.1
+    assert source.calls[1] - source.calls[0] >= POLICY.timeout
 
 
-def test_connection_errors_are_retried_then_reported(on_fake_clock: Callable[..., Any]) -> None:
-    async def scenario() -> None:
-        source = ScriptedSource(TransientError("Could not connect to the endpoint URL"))
-        result, _ = await fetch(source, RetryPolicy(attempts=3, base_delay=0.1))
-        assert (result.attempts, result.error) == (3, "Could not connect to the endpoint URL (after 3 attempts)")
-
-    on_fake_clock(scenario())
+@pytest.mark.looptime
+async def test_connection_errors_are_retried_then_reported() -> None:
+    source = ScriptedSource(TransientError("Could not connect to the endpoint URL"))
+    result, _ = await fetch(source, RetryPolicy(attempts=3, base_delay=0.1))
+    assert (result.attempts, result.error) == (3, "Could not connect to the endpoint URL (after 3 attempts)")
 
 
-def test_an_answer_that_is_not_a_png_fails_the_widget(on_fake_clock: Callable[..., Any]) -> None:
-    async def scenario() -> None:
-        result, _ = await fetch(ScriptedSource(b"<html>oops</html>"))
-        assert (result.attempts, result.error_code) == (1, "NotAnImage")
-
-    on_fake_clock(scenario())
+@pytest.mark.looptime
+async def test_an_answer_that_is_not_a_png_fails_the_widget() -> None:
+    result, _ = await fetch(ScriptedSource(b"<html>oops</html>"))
+    assert (result.attempts, result.error_code) == (1, "NotAnImage")
 
 
 async def test_a_widget_without_a_client_fails_without_a_request() -> None:
