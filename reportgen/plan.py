@@ -1,0 +1,61 @@
+"""The request plan: one GetMetricWidgetImage call per widget, with the report's time window filled in."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from reportgen.errors import SpecError
+from reportgen.model import (
+    DEFAULT_WIDGET_HEIGHT,
+    DEFAULT_WIDGET_WIDTH,
+    ReportPlan,
+    ReportSpec,
+    WidgetRequest,
+)
+from reportgen.periods import resolve_window, utc_offset_hhmm
+from reportgen.spec import widget_json
+
+
+def _utc_iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_plan(spec: ReportSpec, report_date: date, now: datetime) -> ReportPlan:
+    """Resolve the report's window and build the exact MetricWidget JSON for every widget.
+
+    Each widget gets the window as absolute UTC ``start``/``end`` unless it sets either itself (its range is
+    then its own), the report zone's UTC offset at the window's end as ``timezone``, its ``title``, and
+    ``width``/``height`` (600×400 when unset). Raise ``SpecError`` if the period cannot be resolved (e.g. a
+    custom period that ends before it starts) or a widget's final JSON exceeds CloudWatch's 100 KB.
+    """
+    try:
+        window = resolve_window(spec.period, spec.timezone, report_date, now)
+    except ValueError as exc:
+        raise SpecError(f"`period`: {exc}", file=spec.path, key="period") from exc
+    filled = {
+        "start": _utc_iso(window.start),
+        "end": _utc_iso(window.end),
+        # CloudWatch takes one fixed offset; the end's is the one the report's last hours are read in.
+        "timezone": utc_offset_hhmm(window.end),
+    }
+    requests = []
+    for section_index, section in enumerate(spec.sections):
+        for index, widget in enumerate(section.widgets):
+            own_range = "start" in widget.source or "end" in widget.source
+            source = {
+                **({"timezone": filled["timezone"]} if own_range else filled),
+                "width": DEFAULT_WIDGET_WIDTH,
+                "height": DEFAULT_WIDGET_HEIGHT,
+                **widget.source,
+                "title": widget.title,  # the widget's own, or the one derived from its first metric
+            }
+            requests.append(WidgetRequest(
+                report_id=spec.id,
+                section=section_index,
+                index=index,
+                title=widget.title,
+                metric_widget=widget_json(source, file=spec.path, line=widget.line),
+                width=source["width"],
+                height=source["height"],
+            ))
+    return ReportPlan(spec=spec, report_date=report_date, window=window, widgets=tuple(requests))

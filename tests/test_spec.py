@@ -1,0 +1,503 @@
+"""Loading report specs: every error names FILE:LINE and the key; the shipped examples load cleanly."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reportgen.errors import SpecError
+from reportgen.model import MAX_WIDGET_JSON_BYTES, AwsTarget, Layout, Period
+from reportgen.spec import load_spec, load_specs
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "report_specs"
+
+HEAD = "report: t\ntitle: T\n"                        # lines 1-2
+BODY = "sections:\n  - title: S\n    widgets:\n"      # three lines; the first widget follows
+ROW = "      - metrics: [[AWS/EC2, CPUUtilization]]\n"
+
+
+def spec(top: str = "", widget: str = ROW) -> str:
+    """A minimal valid spec with ``top`` inserted at line 3 and ``widget`` as the only widget."""
+    return HEAD + top + BODY + widget
+
+
+def widget(*lines: str) -> str:
+    """A widget item at line N (N = 6 + lines in ``top``) with its keys on the following lines."""
+    return "      - " + "\n        ".join(lines) + "\n"
+
+
+WriteSpec = Callable[..., Path]
+
+
+@pytest.fixture
+def write_spec(tmp_path: Path) -> WriteSpec:
+    def write(text: str, name: str = "spec.yaml", folder: Path = tmp_path) -> Path:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+    return write
+
+
+def many_rows(count: int) -> str:
+    return "metrics:\n" + "".join(f"          - [AWS/EC2, CPUUtilization, InstanceId, i-{n:017x}]\n"
+                                  for n in range(count))
+
+
+ERRORS = [
+    # --- the file as a whole
+    pytest.param("", "the spec is empty", 1, id="empty"),
+    pytest.param("# nothing here\n", "the spec is empty", 1, id="only-comments"),
+    pytest.param("- a\n- b\n", "must be a mapping (report:, title:, sections:, …), not a list", 1, id="top-list"),
+    pytest.param("report: t\n  title: x\n", "invalid YAML: mapping values are not allowed here", 2, id="yaml-indent"),
+    pytest.param("report: t\ntitle: [unclosed\nsections: []\n",
+                 "invalid YAML: while parsing a flow sequence: expected ',' or ']', but got ':'", 3,
+                 id="yaml-unclosed"),
+    pytest.param("report: !!python/object/apply:os.system ['echo pwned']\n",
+                 "could not determine a constructor", 1, id="python-tag-refused"),
+    pytest.param(HEAD + "title: U\n" + BODY + ROW, "`title` appears twice in the same mapping (first on line 2)", 3,
+                 id="duplicate-key"),
+    # --- top level
+    pytest.param(spec("titel: x\n"), "`titel` is not a report spec key; did you mean `title`?", 3, id="unknown-top"),
+    pytest.param(spec("1: x\n"), "`1` is not a report spec key", 3, id="non-string-key"),
+    pytest.param("title: T\n" + BODY + ROW, "the report spec needs `report`", 1, id="missing-report"),
+    pytest.param("report: t\n" + BODY + ROW, "the report spec needs `title`", 1, id="missing-title"),
+    pytest.param(HEAD, "the report spec needs `sections`", 1, id="missing-sections"),
+    pytest.param("report: Daily_Ops\ntitle: T\n" + BODY + ROW, "`report` must be 1-64 lowercase letters", 1,
+                 id="bad-id"),
+    pytest.param("report: 1st\ntitle: T\n" + BODY + ROW, "starting with a letter", 1, id="id-digit-first"),
+    pytest.param(f"report: {'a' * 65}\ntitle: T\n" + BODY + ROW, "1-64 lowercase", 1, id="id-too-long"),
+    pytest.param("report: t\ntitle: 2026\n" + BODY + ROW, "`title` must be a string, not an integer (2026)", 2,
+                 id="title-number"),
+    pytest.param(spec("description: [a, b]\n"), "`description` must be a string, not a list", 3, id="description"),
+    pytest.param(spec("timezone: Europe/Berln\n"),
+                 "`Europe/Berln` is not a known IANA time zone; did you mean `Europe/Berlin`?", 3, id="timezone"),
+    pytest.param(spec("timezone: localtime\n"), "`localtime` is not a known IANA time zone", 3,
+                 id="timezone-not-portable"),
+    pytest.param(spec("timezone: 1\n"), "`timezone` must be a string, not an integer (1)", 3, id="timezone-type"),
+    # --- period
+    pytest.param(spec("period: yesturday\n"), "`yesturday` is not a report period; use one of yesterday, today",
+                 3, id="period-keyword"),
+    pytest.param(spec("period: yesturday\n"), "did you mean `yesterday`?", 3, id="period-did-you-mean"),
+    pytest.param(spec("period: 7\n"), "`period` must be a period keyword or a {start: …, end: …} mapping, "
+                 "not an integer (7)", 3, id="period-type"),
+    pytest.param(spec("period: {start: last tuesday}\n"), "`start`: 'last tuesday' is neither an ISO 8601 date/time",
+                 3, id="period-start-unparsable"),
+    pytest.param(spec("period:\n  start: -P1D\n  end: -P1M\n"), "not an ISO 8601 duration", 5,
+                 id="period-months-refused"),
+    pytest.param(spec("period:\n  start: 2026-11-02T00:00:00\n  end: 2026-11-01T00:00:00\n"),
+                 "the period's `start` (2026-11-02T00:00:00) must be before its `end` (2026-11-01T00:00:00)", 4,
+                 id="period-start-after-end"),
+    pytest.param(spec("period: {start: '2026-11-01T10:00:00+01:00', end: '2026-11-01T09:00:00Z'}\n"),
+                 "must be before its `end`", 3, id="period-equal-instants"),
+    pytest.param(spec("period: {end: -PT1H}\n"), "the period needs `start`", 3, id="period-missing-start"),
+    pytest.param(spec("period: {start: -P1D, ende: -PT1H}\n"), "`ende` is not a period key; did you mean `end`?", 3,
+                 id="period-unknown-key"),
+    # --- aws and layout
+    pytest.param(spec("aws:\n  region: us-east-1\n  profil: x\n"),
+                 "`profil` is not an aws key; did you mean `profile`?", 5, id="aws-unknown"),
+    pytest.param(spec("aws:\n"), "`aws` must be a mapping of aws keys, not empty (null)", 3, id="aws-null"),
+    pytest.param(spec("aws: {region: us-east1}\n"), "`region` must be an AWS region such as us-east-1, not `us-east1`",
+                 3, id="aws-region"),
+    pytest.param(spec("aws: {rate_limit: true}\n"), "`rate_limit` must be a number, not a boolean (true)", 3,
+                 id="rate-limit-bool"),
+    pytest.param(spec("aws: {rate_limit: '20'}\n"), "`rate_limit` must be a number, not a string (\"20\")", 3,
+                 id="rate-limit-string"),
+    pytest.param(spec("aws: {rate_limit: 0}\n"), "must be above 0 and at most 1000", 3, id="rate-limit-zero"),
+    pytest.param(spec("aws: {rate_limit: 1001}\n"), "must be above 0 and at most 1000", 3, id="rate-limit-high"),
+    pytest.param(spec("aws: {rate_limit: .nan}\n"), "`rate_limit` must be a number, not nan", 3, id="rate-limit-nan"),
+    pytest.param(spec("layout:\n  page: A4\n  colums: 2\n"), "`colums` is not a layout key; did you mean `columns`?",
+                 5, id="layout-unknown"),
+    pytest.param(spec("layout: {columns: 5}\n"), "`columns` must be between 1 and 4, not 5", 3, id="columns-range"),
+    pytest.param(spec("layout: {columns: '2'}\n"), "`columns` must be an integer, not a string (\"2\")", 3,
+                 id="columns-string"),
+    pytest.param(spec("layout: {columns: 1.5}\n"), "`columns` must be an integer, not a number (1.5)", 3,
+                 id="columns-float"),
+    pytest.param(spec("layout: {page: a4}\n"),
+                 "`page` must be one of A4, A3, Letter, Legal, not `a4`; did you mean `A4`?", 3, id="page"),
+    pytest.param(spec("layout: {orientation: landscap}\n"), "did you mean `landscape`?", 3, id="orientation"),
+    # --- sections
+    pytest.param(HEAD + "sections: []\n", "`sections` needs at least 1 item", 3, id="sections-empty"),
+    pytest.param(HEAD + "sections:\n  title: S\n", "`sections` must be a list, not a mapping", 3,
+                 id="sections-mapping"),
+    pytest.param(HEAD + "sections:\n  - widgets:\n" + ROW, "the section needs `title`", 4, id="section-title"),
+    pytest.param(HEAD + "sections:\n  - title: S\n", "the section needs `widgets`", 4, id="section-widgets"),
+    pytest.param(HEAD + "sections:\n  - title: S\n    colums: 2\n    widgets:\n" + ROW,
+                 "`colums` is not a section key", 5, id="section-unknown"),
+    pytest.param(HEAD + "sections:\n  - title: S\n    widgets: []\n", "`widgets` needs at least 1 item", 5,
+                 id="widgets-empty"),
+    # --- widgets
+    pytest.param(spec(widget=widget("title: CPU")), "the widget needs `metrics`", 6, id="widget-no-metrics"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "stakced: true")),
+                 "`stakced` is not a widget key; did you mean `stacked`?", 7, id="widget-unknown"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "yaxis: {}")), "did you mean `yAxis`?", 7,
+                 id="widget-key-case"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "width: 0")), "`width` must be between 1 and 2000, not 0",
+                 7, id="width-zero"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "width: 2001")), "between 1 and 2000, not 2001", 7,
+                 id="width-big"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "width: 900.5")),
+                 "`width` must be an integer, not a number (900.5)", 7, id="width-float"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "height: true")),
+                 "`height` must be an integer, not a boolean (true)", 7, id="height-bool"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "view: line")),
+                 "`view` must be one of timeSeries, bar, pie, singleValue, gauge, not `line`", 7, id="view"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "view: timeseries")), "did you mean `timeSeries`?", 7,
+                 id="view-case"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "period: 45")),
+                 "`period` must be 1, 5, 10, 30 or a multiple of 60 seconds, not 45", 7, id="widget-period"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "period: 0")), "multiple of 60 seconds, not 0", 7,
+                 id="widget-period-zero"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "period: '300'")),
+                 "`period` must be an integer number of seconds, not a string", 7, id="widget-period-string"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "stat: 95")), "`stat` must be a string, not an integer",
+                 7, id="stat-number"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "liveData: 'yes'")), "`liveData` must be true or false",
+                 7, id="bool-string"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "theme: black")), "`theme` must be one of light, dark", 7,
+                 id="theme"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "timezone: '+1:00'")),
+                 "`timezone` must be a UTC offset such as +0100 or -0500, not `+1:00`", 7, id="widget-timezone"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "start: yesterday")), "neither an ISO 8601", 7,
+                 id="widget-start"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "region: Frankfurt")), "must be an AWS region", 7,
+                 id="widget-region"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "legend: {positon: right}")),
+                 "`positon` is not a legend key; did you mean `position`?", 7, id="legend-key"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "legend: {position: left}")),
+                 "`position` must be one of bottom, right, hidden, not `left`", 7, id="legend-position"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "yAxis:", "  left:", "    lable: x")),
+                 "`lable` is not an axis key; did you mean `label`?", 9, id="yaxis-key"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "yAxis: {right: {max: high}}")),
+                 "`max` must be a number, not a string", 7, id="yaxis-max"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "yAxis: {center: {}}")), "`center` is not a yAxis key",
+                 7, id="yaxis-side"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "labels: {shown: true}")),
+                 "`shown` is not a labels key", 7, id="labels"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "table: {summaryColumns: [MAX, 1]}")),
+                 "`summaryColumns[1]` must be a string, not an integer (1)", 7, id="table-columns"),
+    # --- annotations
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "annotations: {horizantal: []}")),
+                 "`horizantal` is not an annotations key; did you mean `horizontal`?", 7, id="annotations-key"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "annotations:", "  horizontal:", "    - {label: x}")),
+                 "the annotation needs `value`", 9, id="annotation-value-missing"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "annotations:", "  horizontal:", "    - {value: '80'}")),
+                 "`value` must be a number, not a string", 9, id="annotation-value-type"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "annotations:", "  horizontal:",
+                                    "    - {value: 80, colour: red}")),
+                 "`colour` is not an annotation key; did you mean `color`?", 9, id="annotation-key"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "annotations:", "  horizontal:",
+                                    "    - {value: 80, color: red}")),
+                 "`color` must be a #rrggbb colour, not `red`", 9, id="annotation-color"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "annotations:", "  vertical:",
+                                    "    - {value: '2026-11-25T12:00:00Z', fill: above}")),
+                 "`fill` must be one of before, after, none, not `above`", 9, id="vertical-fill"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "annotations:", "  vertical:", "    - {value: -PT1H}")),
+                 "`value` must be an ISO 8601 date/time, not the duration `-PT1H`", 9, id="vertical-duration"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "annotations:", "  horizontal:",
+                                    "    - [{value: 1}, {value: 2}, {value: 3}]")),
+                 "`horizontal[0]` is a band and needs exactly two annotations, not 3", 9, id="band-size"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "annotations: {alarms: arn}")),
+                 "`alarms` must be a list", 7, id="alarms"),
+    # --- metric rows
+    pytest.param(spec(widget=widget("metrics: []")), "`metrics` is empty", 6, id="metrics-empty"),
+    pytest.param(spec(widget=widget("metrics: AWS/EC2")), "`metrics` must be a list of metric rows, not a string",
+                 6, id="metrics-string"),
+    pytest.param(spec(widget=widget(many_rows(101))), "`metrics` has 101 rows; CloudWatch draws at most 100", 6,
+                 id="metrics-over-100"),
+    pytest.param(spec(widget=widget("metrics:", "  - {expression: SUM(METRICS()), id: e1}")),
+                 "metric row 1 must be a list, not a mapping; write a math expression as [{expression: …, id: …}]", 7,
+                 id="row-dict"),
+    pytest.param(spec(widget=widget("metrics:", "  - AWS/EC2")),
+                 "metric row 1 must be a list, not a string (\"AWS/EC2\")", 7, id="row-string"),
+    pytest.param(spec(widget=widget("metrics: [[AWS/EC2, CPUUtilization, Port, 443]]")),
+                 "metric row 1: element 4 must be a string, not an integer (443); quote it", 6, id="row-number"),
+    pytest.param(spec(widget=widget("metrics: [[AWS/EC2, CPUUtilization, InstanceId]]")),
+                 "metric row 1 must be [Namespace, MetricName, DimensionName, DimensionValue, …]; it has 3 names", 6,
+                 id="row-odd"),
+    pytest.param(spec(widget=widget("metrics: [[AWS/EC2]]")), "it has 1 name", 6, id="row-one-name"),
+    pytest.param(spec(widget=widget("metrics: [['.', CPUUtilization]]")),
+                 "metric row 1: `.` repeats the previous row, but this is the first row", 6, id="row-first-dot"),
+    pytest.param(spec(widget=widget("metrics:", "  - [AWS/EC2, CPUUtilization]",
+                                    "  - ['.', NetworkIn, {colour: '#ff0000'}]")),
+                 "`colour` is not a metric option key; did you mean `color`?", 8, id="option-unknown"),
+    pytest.param(spec(widget=widget("metrics: [[A, B, {color: red}]]")), "`color` must be a #rrggbb colour", 6,
+                 id="option-color"),
+    pytest.param(spec(widget=widget("metrics: [[A, B, {stat: 99}]]")), "`stat` must be a string", 6,
+                 id="option-stat"),
+    pytest.param(spec(widget=widget("metrics: [[A, B, {period: 45}]]")), "multiple of 60 seconds, not 45", 6,
+                 id="option-period"),
+    pytest.param(spec(widget=widget("metrics: [[A, B, {yAxis: middle}]]")),
+                 "`yAxis` must be one of left, right, not `middle`", 6, id="option-yaxis"),
+    pytest.param(spec(widget=widget("metrics: [[A, B, {id: E1}]]")), "`id` must be a lowercase letter followed by",
+                 6, id="option-id"),
+    pytest.param(spec(widget=widget("metrics: [[A, B, {visible: 0}]]")), "`visible` must be true or false", 6,
+                 id="option-visible"),
+    pytest.param(spec(widget=widget("metrics: [[A, B, {expression: 'm1 * 2'}]]")),
+                 "metric row 1: an `expression` goes in a row of its own", 6, id="expression-with-names"),
+    pytest.param(spec(widget=widget("metrics: [[{id: e1, label: x}]]")), "metric row 1 has no metric", 6,
+                 id="expression-missing"),
+    pytest.param(spec(widget=widget("metrics: [[]]")), "metric row 1 has no metric", 6, id="row-empty"),
+    pytest.param(spec(widget=widget("metrics:", "  - [AWS/EC2, CPUUtilization]", "  - [AWS/EC2, CPUUtilization, 7]")),
+                 "metric row 2: element 3 must be a string", 8, id="row-line-of-element"),
+    # --- defaults
+    pytest.param(spec("defaults: {widht: 900}\n"), "`widht` is not a widget key; did you mean `width`?", 3,
+                 id="defaults-unknown"),
+    pytest.param(spec("defaults: {file: w.json}\n"), "`file` cannot be used here: a `file:` belongs to one widget", 3,
+                 id="defaults-file"),
+    pytest.param(spec("defaults:\n  height: 5000\n"), "`height` must be between 1 and 2000, not 5000", 4,
+                 id="defaults-height"),
+    pytest.param(spec(widget=widget(f"title: {'x' * MAX_WIDGET_JSON_BYTES}", "metrics: [[A, B]]")),
+                 "the widget's JSON is 102,", 6, id="json-over-100kb"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment", "line"), ERRORS)
+def test_spec_errors_name_the_line_and_the_key(write_spec: WriteSpec, text: str, fragment: str, line: int) -> None:
+    path = write_spec(text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    error = caught.value
+    assert fragment in error.message
+    assert (error.file, error.line) == (path, line)
+    assert str(error).startswith(f"{path}:{line}: ")
+
+
+def test_error_knows_the_offending_key(write_spec: WriteSpec) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_spec(write_spec(spec("layout:\n  colums: 2\n")))
+    assert caught.value.key == "colums"
+
+
+def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="cannot read the spec: No such file or directory"):
+        load_spec(tmp_path / "missing.yaml")
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("title: Übersicht\n".encode("latin-1"))
+    with pytest.raises(SpecError, match="not UTF-8 text"):
+        load_spec(latin1)
+
+
+def test_a_valid_spec_becomes_frozen_typed_objects(write_spec: WriteSpec) -> None:
+    path = write_spec("""\
+report: daily-ops
+title: Daily
+description: All about yesterday
+timezone: Europe/Berlin
+period: {start: 2026-11-20T08:00:00, end: -PT1H}
+aws: {region: eu-central-1, profile: prod, rate_limit: 5}
+layout: {page: Letter, orientation: portrait, columns: 1}
+defaults: {width: 900, height: 450, stat: Average}
+sections:
+  - title: Compute
+    widgets:
+      - title: CPU
+        metrics:
+          - [AWS/EC2, CPUUtilization, InstanceId, i-1, {stat: Maximum, color: "#d62728"}]
+          - [".", ".", ".", i-2]
+        height: 300
+      - metrics: [[AWS/Lambda, Errors, FunctionName, f]]
+""")
+    spec_ = load_spec(path)
+    assert (spec_.id, spec_.title, spec_.description, spec_.path) == ("daily-ops", "Daily", "All about yesterday", path)
+    assert spec_.timezone == "Europe/Berlin"
+    assert spec_.period == Period(keyword=None, start="2026-11-20T08:00:00", end="-PT1H")  # YAML timestamp → text
+    assert spec_.aws == AwsTarget(region="eu-central-1", profile="prod", rate_limit=5.0)
+    assert isinstance(spec_.aws.rate_limit, float)
+    assert spec_.layout == Layout(page="Letter", orientation="portrait", columns=1)
+    [section] = spec_.sections
+    first, second = section.widgets
+    assert (first.title, first.line, first.file) == ("CPU", 12, None)
+    assert first.source == {
+        "width": 900, "height": 300, "stat": "Average", "title": "CPU",
+        "metrics": [["AWS/EC2", "CPUUtilization", "InstanceId", "i-1", {"stat": "Maximum", "color": "#d62728"}],
+                    [".", ".", ".", "i-2"]],
+    }
+    assert type(first.source) is dict and "start" not in first.source
+    # An untitled widget is named after its first metric rather than refused.
+    assert (second.title, second.line) == ("Errors", 17)
+    assert "title" not in second.source
+    assert pickle.loads(pickle.dumps(spec_)) == spec_
+
+
+def test_defaults_for_optional_keys(write_spec: WriteSpec) -> None:
+    spec_ = load_spec(write_spec(spec()))
+    assert (spec_.timezone, spec_.period, spec_.aws, spec_.layout) == ("UTC", Period(), AwsTarget(), Layout())
+    assert spec_.description is None
+
+
+def test_expression_only_first_row_names_the_widget(write_spec: WriteSpec) -> None:
+    spec_ = load_spec(write_spec(spec(widget=widget(
+        "metrics:", "  - [{expression: 'SEARCH(\"{AWS/EC2,InstanceId} CPUUtilization\", \"Average\")', "
+        "label: All instances, id: e1}]"))))
+    assert spec_.sections[0].widgets[0].title == "All instances"
+
+
+def test_yaml_anchors_and_merge_keys_work(write_spec: WriteSpec) -> None:
+    spec_ = load_spec(write_spec(HEAD + """\
+sections:
+  - title: S
+    widgets:
+      - &cpu
+        title: CPU
+        stat: Maximum
+        metrics: [[AWS/EC2, CPUUtilization]]
+      - <<: *cpu
+        title: CPU average
+        stat: Average
+"""))
+    titles = [(w.title, w.source["stat"]) for w in spec_.sections[0].widgets]
+    assert titles == [("CPU", "Maximum"), ("CPU average", "Average")]
+
+
+def test_merged_keys_are_checked_too_and_point_at_the_merge(write_spec: WriteSpec) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_spec(write_spec(HEAD + """\
+base: &base {width: 5000}
+sections:
+  - title: S
+    widgets:
+      - <<: *base
+        metrics: [[AWS/EC2, CPUUtilization]]
+"""))
+    assert "`base` is not a report spec key" in caught.value.message  # top-level anchors need a known home
+    with pytest.raises(SpecError) as caught:
+        load_spec(write_spec(HEAD + """\
+defaults: &base {width: 900}
+sections:
+  - title: S
+    widgets:
+      - <<: *base
+        width: 0
+        metrics: [[AWS/EC2, CPUUtilization]]
+"""))
+    assert (caught.value.line, caught.value.message) == (8, "`width` must be between 1 and 2000, not 0")
+
+
+# --- widgets given as `file:` ------------------------------------------------------------------------------
+
+FILE_WIDGET = spec(widget=widget("file: widgets/w.json"))  # the `file:` key is on line 6
+
+
+def write_widget(tmp_path: Path, text: str) -> None:
+    (tmp_path / "widgets").mkdir(exist_ok=True)
+    (tmp_path / "widgets" / "w.json").write_text(text, encoding="utf-8")
+
+
+FILE_ERRORS = [
+    pytest.param(None, "in widgets/w.json: cannot read the widget file: No such file or directory", id="missing"),
+    pytest.param('{\n  "title": "x",\n  "metrics": [["A", "B"]]\n  "view": "bar"\n}',
+                 "in widgets/w.json: not valid JSON: line 4 column 3: Expecting ',' delimiter", id="bad-json"),
+    pytest.param('{"metrics": [["A", "B"]], "yAxis": {"left": {"max": NaN}}}', "NaN is not valid JSON", id="nan"),
+    pytest.param('[["A", "B"]]', "a widget file must hold a JSON object (a MetricWidget), not a list", id="array"),
+    pytest.param('{"metrics": [["A", "B"]], "stakced": true}',
+                 "in widgets/w.json: `stakced` is not a widget key; did you mean `stacked`?", id="unknown-key"),
+    pytest.param('{"metrics": [["A", "B", {"stat": 5}]]}', "`stat` must be a string, not an integer (5)",
+                 id="bad-option"),
+    pytest.param('{"title": "No metrics"}', "neither `widgets/w.json` nor the widget's YAML gives `metrics`",
+                 id="no-metrics"),
+    pytest.param('{"metrics": [["A", "B"]], "file": "other.json"}', "`file` is not a widget key", id="nested-file"),
+]
+
+
+@pytest.mark.parametrize(("content", "fragment"), FILE_ERRORS)
+def test_widget_file_errors_point_at_the_file_line(write_spec: WriteSpec, tmp_path: Path,
+                                                    content: str | None, fragment: str) -> None:
+    if content is not None:
+        write_widget(tmp_path, content)
+    path = write_spec(FILE_WIDGET)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert fragment in caught.value.message
+    assert (caught.value.file, caught.value.line) == (path, 6)
+
+
+def test_widget_file_is_merged_between_defaults_and_the_widgets_own_keys(write_spec: WriteSpec,
+                                                                         tmp_path: Path) -> None:
+    write_widget(tmp_path, json.dumps({
+        "title": "From the file", "stat": "Sum", "period": 300,
+        "metrics": [["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/x/1"]],
+    }))
+    spec_ = load_spec(write_spec(spec("defaults: {stat: Average, period: 60, width: 900}\n",
+                                      widget=widget("file: widgets/w.json", "period: 3600"))))
+    [item] = spec_.sections[0].widgets
+    assert item.source == {
+        "stat": "Sum", "period": 3600, "width": 900, "title": "From the file",
+        "metrics": [["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/x/1"]],
+    }
+    assert (item.title, item.file, item.line) == ("From the file", tmp_path / "widgets" / "w.json", 7)
+
+
+def test_widget_file_can_get_its_metrics_from_the_yaml(write_spec: WriteSpec, tmp_path: Path) -> None:
+    write_widget(tmp_path, '{"view": "bar", "stat": "Sum"}')
+    text = spec(widget=widget("file: widgets/w.json", "metrics: [[AWS/SQS, NumberOfMessagesSent]]"))
+    spec_ = load_spec(write_spec(text))
+    assert spec_.sections[0].widgets[0].title == "NumberOfMessagesSent"
+
+
+# --- several files -----------------------------------------------------------------------------------------
+
+
+def named(report_id: str) -> str:
+    return f"report: {report_id}\ntitle: T\n" + BODY + ROW
+
+
+def test_load_specs_reads_a_folders_yaml_and_yml_sorted_and_not_recursively(write_spec: WriteSpec,
+                                                                            tmp_path: Path) -> None:
+    folder = tmp_path / "specs"
+    write_spec(named("b"), "b.yml", folder)
+    write_spec(named("a"), "a.yaml", folder)
+    write_spec(named("nested"), "sub/c.yaml", folder)
+    write_spec("not a spec", "notes.txt", folder)
+    extra = write_spec(named("z"), "z.yaml")
+    assert [s.id for s in load_specs([folder, extra])] == ["a", "b", "z"]
+
+
+def test_load_specs_refuses_an_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="no report specs") as caught:
+        load_specs([tmp_path])
+    assert caught.value.file == tmp_path
+
+
+def test_duplicate_report_ids_name_both_files(write_spec: WriteSpec) -> None:
+    first = write_spec(named("daily"), "one.yaml")
+    second = write_spec("# the same id again\n" + named("daily"), "two.yaml")
+    with pytest.raises(SpecError) as caught:
+        load_specs([first, second])
+    assert str(caught.value) == f"{second}:2: report id `daily` is already used by {first}"
+
+
+def test_a_file_named_twice_is_loaded_once(write_spec: WriteSpec, tmp_path: Path) -> None:
+    path = write_spec(named("daily"))
+    assert [s.id for s in load_specs([path, tmp_path])] == ["daily"]
+
+
+# --- the shipped examples ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["daily-ops.yaml", "weekly-service-review.yaml", "monthly-executive.yaml"])
+def test_shipped_examples_load(name: str) -> None:
+    spec_ = load_spec(EXAMPLES / name)
+    assert spec_.id == name.removesuffix(".yaml")
+    assert spec_.widget_count >= 6
+    assert len(spec_.sections) >= 3
+    assert all(section.widgets for section in spec_.sections)
+
+
+def test_shipped_examples_together() -> None:
+    specs = {s.id: s for s in load_specs([EXAMPLES])}
+    assert set(specs) == {"daily-ops", "weekly-service-review", "monthly-executive"}
+    daily = specs["daily-ops"]
+    assert (daily.period.keyword, daily.timezone) == ("yesterday", "Europe/Berlin")
+    assert daily.layout == Layout(page="A4", orientation="landscape", columns=2)
+    assert any(w.file == EXAMPLES / "widgets" / "alb-latency.json" for s in daily.sections for w in s.widgets)
+    weekly, monthly = specs["weekly-service-review"], specs["monthly-executive"]
+    assert (weekly.period.keyword, weekly.timezone) == ("previous_week", "America/New_York")
+    assert (monthly.period.keyword, monthly.timezone) == ("previous_month", "UTC")
+    assert (monthly.layout.columns, monthly.layout.orientation) == (1, "portrait")
+    billing = [w for s in monthly.sections for w in s.widgets if w.source["metrics"][0][0] == "AWS/Billing"]
+    assert billing and all(w.source["region"] == "us-east-1" for w in billing)
