@@ -43,6 +43,7 @@ class RunSummary:
     seconds: float = 0.0
     requests: int = 0            # attempts sent, retries included
     max_in_any_second: int = 0   # the most requests any one limiter let through in a one-second window
+    paced_rate: float = 0.0      # requests per second from a limiter's first grant to its last (the busiest)
     rate_limit: float = 0.0      # the tightest limit in force
 
     @property
@@ -118,8 +119,9 @@ async def run_reports(
     summary.reports = [task.result() for task in tasks]
     summary.seconds = loop.time() - started
     summary.requests = sum(len(limiter.granted) for limiter in limiters.values())
-    summary.max_in_any_second = max((max_in_any_window(list(l.granted)) for l in limiters.values()), default=0)
+    summary.max_in_any_second = max((max_in_any_window(l.granted) for l in limiters.values()), default=0)
     summary.rate_limit = min((l.rate for l in limiters.values()), default=0.0)
+    summary.paced_rate = max((_paced_rate(l.granted) for l in limiters.values()), default=0.0)
     return summary
 
 
@@ -133,6 +135,12 @@ async def _fetch_report(plan: ReportPlan, client: WidgetImageClient | WidgetFail
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(one_widget(i)) for i in range(len(plan.widgets))]
     return tuple(task.result() for task in tasks)
+
+
+def _paced_rate(granted: Sequence[float]) -> float:
+    if len(granted) < 2 or granted[-1] == granted[0]:
+        return 0.0
+    return (len(granted) - 1) / (granted[-1] - granted[0])
 
 
 def pdf_executor(reports: int) -> ProcessPoolExecutor:

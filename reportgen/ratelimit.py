@@ -10,7 +10,6 @@ margin off the rate so that jitter on the way to the server cannot push two of t
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Sequence
 from types import TracebackType
 
@@ -37,7 +36,7 @@ class StrictRateLimiter:
         self.rate = rate
         self._bucket = AsyncLimiter(1, 1 / (rate * (1 - margin)))
         self._loop = asyncio.get_running_loop()
-        self.granted: deque[float] = deque()  # loop times of every acquisition, oldest first
+        self.granted: list[float] = []  # loop times of every acquisition, oldest first
 
     async def __aenter__(self) -> None:
         await self._bucket.acquire()
