@@ -1,0 +1,171 @@
+"""The ``reportgen`` command: ``run``, ``validate`` and ``local``.
+
+``main(argv) -> int`` is what tests call. Expected failures print one ``error: …`` line on stderr and map
+to the documented exit codes; only a bug prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reportgen import __version__
+from reportgen.errors import ReportgenError, SetupError, SpecError
+from reportgen.fetch import RetryPolicy
+from reportgen.model import ReportPlan, ReportSpec
+from reportgen.periods import default_report_date
+from reportgen.plan import make_plan
+from reportgen.progress import Progress
+from reportgen.spec import load_specs
+
+if TYPE_CHECKING:
+    from reportgen.pipeline import RunSummary
+
+EXIT_OK = 0           # every report complete
+EXIT_UNEXPECTED = 1   # a bug, or an environment that cannot run (missing extra, stand-in would not start)
+EXIT_BAD_INPUT = 2    # bad spec or arguments: nothing was rendered
+EXIT_PARTIAL = 3      # PDFs written, but some widgets are placeholders
+EXIT_INTERRUPTED = 130
+
+DEFAULT_SPECS = Path("report_specs")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["local"]:
+        return _local(args[1:])
+    parser = _parser()
+    options = parser.parse_args(args)
+    with _errors_to_exit_codes() as outcome:
+        outcome.code = options.handler(options)
+    return outcome.code
+
+
+class _Outcome:
+    code = EXIT_UNEXPECTED
+
+
+@contextlib.contextmanager
+def _errors_to_exit_codes() -> Iterator[_Outcome]:
+    outcome = _Outcome()
+    try:
+        yield outcome
+    except SpecError as exc:
+        _error(str(exc))
+        outcome.code = EXIT_BAD_INPUT
+    except ReportgenError as exc:
+        _error(str(exc))
+        outcome.code = EXIT_UNEXPECTED
+    except KeyboardInterrupt:
+        _error("interrupted; no partial report was left behind")
+        outcome.code = EXIT_INTERRUPTED
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reportgen", description="Turn CloudWatch graphs into PDF reports.")
+    parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="render reports to PDF", description=(
+        "Render every widget of every spec to PNG through CloudWatch's GetMetricWidgetImage and write one "
+        "PDF per report. Exit status: 0 all complete, 2 bad input, 3 some widgets failed, 1 other errors."))
+    run.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                     help=f"spec files or folders of them (default: {DEFAULT_SPECS}/)")
+    run.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="where PDFs go (default: out/)")
+    run.add_argument("--date", type=_report_date, metavar="YYYY-MM-DD",
+                     help="report date (default: today in each report's time zone)")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--endpoint-url", metavar="URL", help="a CloudWatch endpoint, e.g. a running stand-in")
+    where.add_argument("--local", action="store_true", help="start the local CloudWatch stand-in for this run")
+    run.add_argument("--timeout", type=_positive, default=RetryPolicy.timeout, metavar="SECONDS",
+                     help="time limit for one request (default: %(default)s)")
+    run.add_argument("--attempts", type=int, choices=range(1, 21), default=RetryPolicy.attempts, metavar="N",
+                     help="attempts per widget, retries included (default: %(default)s)")
+    run.add_argument("-q", "--quiet", action="store_true", help="print only failures")
+    run.set_defaults(handler=_run)
+
+    validate = commands.add_parser("validate", help="check specs without rendering",
+                                   description="Check specs; print FILE:LINE: message and exit 2 on the first error.")
+    validate.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    validate.set_defaults(handler=_validate)
+
+    commands.add_parser("local", help="the local CloudWatch stand-in (reportgen local serve --help)")
+    return parser
+
+
+def _report_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
+    return value
+
+
+def _load(paths: Sequence[Path]) -> list[ReportSpec]:
+    return load_specs(list(paths) or [DEFAULT_SPECS])
+
+
+def _validate(options: argparse.Namespace) -> int:
+    specs = _load(options.paths)
+    now = datetime.now(timezone.utc)
+    for spec in specs:
+        make_plan(spec, default_report_date(spec.timezone, now), now)  # the final JSON has limits too
+        print(f"{spec.path}: ok ({spec.id}, {len(spec.sections)} sections, {spec.widget_count} widgets)")
+    return EXIT_OK
+
+
+def _run(options: argparse.Namespace) -> int:
+    specs = _load(options.paths)
+    now = datetime.now(timezone.utc)
+    plans = [make_plan(spec, options.date or default_report_date(spec.timezone, now), now) for spec in specs]
+    progress = Progress.for_stream(sys.stderr, quiet=options.quiet)
+    policy = RetryPolicy(attempts=options.attempts, timeout=options.timeout)
+    summary = asyncio.run(_run_async(plans, options, policy, progress, now))
+    if not options.quiet or summary.failed or summary.unwritten:
+        print(summary.describe())
+    if summary.unwritten:
+        return EXIT_UNEXPECTED
+    return EXIT_PARTIAL if summary.failed else EXIT_OK
+
+
+async def _run_async(plans: list[ReportPlan], options: argparse.Namespace, policy: RetryPolicy,
+                     progress: Progress, now: datetime) -> RunSummary:
+    from reportgen.pipeline import run_reports  # aiobotocore is slow to import; validate does not need it
+    from reportgen.standin import local_standin
+
+    async with contextlib.AsyncExitStack() as stack:
+        endpoint_url = options.endpoint_url
+        if options.local:
+            endpoint_url = await stack.enter_async_context(local_standin())
+        return await run_reports(plans, options.out, generated_at=now, endpoint_url=endpoint_url,
+                                 policy=policy, progress=progress)
+
+
+def _local(args: list[str]) -> int:
+    with _errors_to_exit_codes() as outcome:
+        try:
+            from reportgen.local.cli import main as local_main
+        except ImportError as exc:
+            raise SetupError(f"the local stand-in needs extra packages ({exc.name} is missing): "
+                             "pip install 'reportgen[local]'") from None
+        outcome.code = local_main(args)
+    return outcome.code

@@ -1,0 +1,113 @@
+"""The command line as a user meets it: exit codes, messages, files, and no tracebacks for expected errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reportgen.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, main
+from reportgen.local import BackgroundStandIn
+
+SPEC = """\
+report: {report}
+title: CLI test report
+timezone: UTC
+aws: {{profile: {profile}}}
+defaults: {{width: 300, height: 200, period: 3600}}
+sections:
+  - title: Compute
+    widgets:
+      - title: CPU
+        metrics: [[AWS/EC2, CPUUtilization, InstanceId, i-1]]
+      - title: Broken widget
+        metrics: [[AWS/EC2, NetworkIn, InstanceId, i-1]]
+"""
+
+
+def write_spec(folder: Path, report: str = "cli-report", profile: str = "cli") -> Path:
+    path = folder / f"{report}.yaml"
+    path.write_text(SPEC.format(report=report, profile=profile))
+    return path
+
+
+def test_validate_accepts_the_shipped_examples(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(examples_dir)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.count(": ok (") == 3
+
+
+def test_validate_names_file_line_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path)
+    spec.write_text(spec.read_text().replace("timezone: UTC", "timezone: UTC\nlayout: {colums: 2}"))
+    assert main(["validate", str(spec)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {spec}:4: ")
+    assert "`colums`" in err and "did you mean `columns`?" in err
+    assert "Traceback" not in err
+
+
+def test_a_missing_spec_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(tmp_path / "nope.yaml"), "--out", str(tmp_path)]) == EXIT_BAD_INPUT
+    assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_run_writes_the_report_and_a_summary(standin: BackgroundStandIn, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path, profile="cli-ok")
+    code = main(["run", str(spec), "--out", str(tmp_path / "out"), "--date", "2026-11-25",
+                 "--endpoint-url", standin.endpoint_url])
+    assert code == EXIT_OK
+    assert (tmp_path / "out" / "cli-report-2026-11-25.pdf").read_bytes().startswith(b"%PDF")
+    captured = capsys.readouterr()
+    assert "1 reports, 2 widgets, 0 failed, 0 throttled" in captured.out
+    assert "cli-report: 2 widgets, ok ->" in captured.err
+
+
+def test_failed_widgets_exit_3_and_quiet_still_reports_them(make_standin, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    standin = make_standin()
+    standin.add_fault("InvalidParameterValue", status=400, count=-1, match_title="Broken")
+    spec = write_spec(tmp_path, profile="cli-fail")
+    code = main(["run", str(spec), "--out", str(tmp_path), "--quiet", "--endpoint-url", standin.endpoint_url])
+    assert code == EXIT_PARTIAL
+    captured = capsys.readouterr()
+    assert "1 failed" in captured.out and "1 failed" in captured.err
+
+
+def test_quiet_success_prints_nothing(standin: BackgroundStandIn, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path, profile="cli-quiet")
+    assert main(["run", str(spec), "--out", str(tmp_path), "-q", "--endpoint-url", standin.endpoint_url]) == EXIT_OK
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--date", "26/11/2026"], "not a date in YYYY-MM-DD form"),
+    (["run", "--timeout", "0"], "not a positive number"),
+    (["run", "--local", "--endpoint-url", "http://127.0.0.1:1"], "not allowed with argument"),
+])
+def test_bad_arguments_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == EXIT_BAD_INPUT
+    assert message in capsys.readouterr().err
+
+
+def test_run_local_starts_and_stops_its_own_standin(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, profile="cli-local")
+    done = subprocess.run([sys.executable, "-m", "reportgen", "run", "--local", str(spec), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "0 failed, 0 throttled" in done.stdout
+    assert len(list(tmp_path.glob("cli-report-*.pdf"))) == 1
+
+
+def test_local_without_its_extra_says_what_to_install() -> None:
+    blocked = "import sys; sys.modules['matplotlib'] = None; from reportgen.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", blocked, "local", "serve"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == EXIT_UNEXPECTED
+    assert "pip install 'reportgen[local]'" in done.stderr
+    assert "Traceback" not in done.stderr

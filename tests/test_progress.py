@@ -1,0 +1,76 @@
+"""What a run prints: a live line on a terminal, one line per report elsewhere, colour only when wanted."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from reportgen.model import WidgetRequest, WidgetResult
+from reportgen.progress import LiveProgress, Progress
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class FakePlan:
+    """Just what Progress reads of a plan."""
+
+    def __init__(self, report: str, widgets: int) -> None:
+        self.spec = type("Spec", (), {"id": report})()
+        self.widgets = tuple(range(widgets))
+
+
+def result(ok: bool) -> WidgetResult:
+    request = WidgetRequest("r", 0, 0, "CPU", "{}", 600, 400)
+    return WidgetResult(request, png=b"png" if ok else None, error=None if ok else "boom")
+
+
+def feed(progress: Progress) -> None:
+    plan = FakePlan("daily-ops", 3)
+    progress.report_started(plan)  # type: ignore[arg-type]
+    for ok in (True, False, True):
+        progress.widget_done(plan, result(ok))  # type: ignore[arg-type]
+    progress.report_written(plan, "out/daily-ops.pdf")  # type: ignore[arg-type]
+    progress.close()
+
+
+def test_a_terminal_gets_a_live_line_that_counts_widgets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    stream = Terminal()
+    progress = Progress.for_stream(stream, quiet=False)
+    assert isinstance(progress, LiveProgress)
+    feed(progress)
+    text = stream.getvalue()
+    assert "daily-ops 1/3" in text and "daily-ops 2/3" in text
+    assert "\x1b[31m1 failed\x1b[0m" in text
+
+
+def test_no_color_turns_colour_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    stream = Terminal()
+    feed(Progress.for_stream(stream, quiet=False))
+    assert "daily-ops: 3 widgets, 1 failed -> out/daily-ops.pdf" in stream.getvalue()
+    assert "\x1b[3" not in stream.getvalue()
+
+
+def test_a_log_gets_one_plain_line_per_report() -> None:
+    stream = io.StringIO()
+    feed(Progress.for_stream(stream, quiet=False))
+    assert stream.getvalue() == "daily-ops: 3 widgets, 1 failed -> out/daily-ops.pdf\n"
+
+
+def test_quiet_prints_only_reports_with_failures() -> None:
+    stream = io.StringIO()
+    progress = Progress.for_stream(Terminal(), quiet=True)
+    assert not isinstance(progress, LiveProgress)
+    quiet = Progress(stream, quiet=True)
+    plan = FakePlan("weekly", 1)
+    quiet.report_started(plan)  # type: ignore[arg-type]
+    quiet.widget_done(plan, result(True))  # type: ignore[arg-type]
+    quiet.report_written(plan, "out/weekly.pdf")  # type: ignore[arg-type]
+    assert stream.getvalue() == ""
+    feed(quiet)
+    assert "1 failed" in stream.getvalue()
