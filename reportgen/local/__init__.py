@@ -1,0 +1,47 @@
+"""A local CloudWatch stand-in: a real HTTP server on 127.0.0.1 that answers GetMetricWidgetImage.
+
+botocore and aiobotocore reach it through ``endpoint_url``; it draws charts of deterministic synthetic
+data, enforces CloudWatch's per-key rate limit and can inject faults for retry tests.
+
+    widget      MetricWidget JSON → typed ``Widget`` (validation, the "." shorthand, times)
+    synthetic   deterministic data for a metric row over a time window
+    render      ``Widget`` → PNG bytes (matplotlib, in worker processes)
+    protocols   AWS JSON 1.0 and query: requests in, results and errors out
+    throttle    the per-access-key sliding-window limiter
+    faults      injected errors for retry tests
+    server      the aiohttp app, its control endpoints, and ways to run it
+    cli         ``python -m reportgen.local serve``
+
+The stand-in needs the ``local`` extra. Reach it through this package's attributes
+(``from reportgen.local import BackgroundStandIn``): that is where a missing extra becomes a
+``SetupError`` with the install command instead of an ``ImportError`` deep inside.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from reportgen.errors import SetupError
+
+if TYPE_CHECKING:
+    from reportgen.local.server import BackgroundStandIn, create_app, running
+
+__all__ = ["BackgroundStandIn", "create_app", "running"]
+
+# Third-party packages of the `local` extra; an ImportError for anything else is a bug and propagates.
+_EXTRA_PACKAGES = frozenset({"aiohttp", "matplotlib", "numpy", "PIL"})
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        from reportgen.local import server
+    except ImportError as exc:
+        if exc.name is None or exc.name.partition(".")[0] not in _EXTRA_PACKAGES:
+            raise
+        raise SetupError(
+            f"the local CloudWatch stand-in needs {exc.name}, which is not installed: "
+            "pip install 'reportgen[local]'"
+        ) from None
+    return getattr(server, name)

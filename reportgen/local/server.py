@@ -1,0 +1,370 @@
+"""The stand-in's aiohttp application, its control endpoints, and two ways to run it.
+
+AWS API (what botocore sends to ``endpoint_url``):
+    POST /                 AWS JSON 1.0 (``X-Amz-Target``) or query (form ``Action=…``)
+    GET  /?Action=…        query
+
+Control endpoints, for tests and operators; not AWS, under a prefix AWS never uses:
+    GET    /_reportgen/health  → 200 {"status": "ok"}
+    GET    /_reportgen/stats   → {"requests", "served", "throttled", "errors", "faults_injected",
+                                  "max_in_any_second", "rate_limit", "keys": {access key: {same counts}}}
+                                 throttled: refused by the rate limit; errors: every other error answer,
+                                 injected faults included; max_in_any_second: the most requests accepted
+                                 for one access key within any 1.0 s
+    GET    /_reportgen/faults  → {"faults": [{"error", "status", "message", "remaining", "match_title"}]}
+    POST   /_reportgen/faults  {"error": "Throttling", "status": 400, "count": 2, "match_title": "CPU",
+                                "message": "…"} → 201 {"faults": […]}; only `error` is required,
+                                count -1 means every matching request until cleared
+    DELETE /_reportgen/faults  → {"cleared": N}
+
+Each GetMetricWidgetImage request passes, in order: the per-key rate limit (a refusal takes no
+capacity), the injected faults, widget validation, and rendering in a process pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import partial
+from types import TracebackType
+from typing import Any
+from urllib.request import Request, urlopen
+
+from aiohttp import web
+
+from reportgen.errors import SetupError
+from reportgen.local import protocols, render
+from reportgen.local.faults import Fault, FaultPlan
+from reportgen.local.protocols import ServiceError
+from reportgen.local.throttle import SlidingWindowLimiter
+from reportgen.local.widget import Widget, WidgetError, parse_widget
+from reportgen.model import DEFAULT_RATE_LIMIT
+
+HOST = "127.0.0.1"  # never anything else: the stand-in is for this machine only
+CONTROL = "/_reportgen"
+OPERATION = "GetMetricWidgetImage"
+
+log = logging.getLogger("reportgen.local")
+
+Renderer = Callable[[Widget], bytes]
+
+
+@dataclass
+class _Counts:
+    requests: int = 0
+    served: int = 0
+    throttled: int = 0
+    errors: int = 0
+
+
+class StandIn:
+    """What one running stand-in holds: its limiter, faults, counters and render workers."""
+
+    def __init__(self, *, rate_limit: float, workers: int, clock: Callable[[], float] | None,
+                 executor_factory: Callable[[], Executor] | None, renderer: Renderer) -> None:
+        self.limiter = SlidingWindowLimiter(rate_limit, clock=clock)
+        self.faults = FaultPlan()
+        self.counts: dict[str, _Counts] = {}  # per access key
+        self.workers = workers
+        self.renderer = renderer
+        self._executor_factory = executor_factory or partial(_process_pool, workers)
+        self._executor: Executor | None = None
+
+    async def start(self) -> None:
+        """Start the render workers and have each draw once, so the first real request is not slow."""
+        self._executor = self._executor_factory()
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._executor, render.warm_up) for _ in range(self.workers)))
+        log.info("render workers ready: %d; rate limit: %g requests/s per access key", self.workers, self.limiter.rate)
+
+    async def stop(self) -> None:
+        if self._executor is not None:
+            await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+            self._executor = None
+
+    async def answer(self, request: web.Request) -> web.Response:
+        """Answer one AWS API request."""
+        body = await request.read()
+        protocol = protocols.detect(request.headers)
+        request_id = str(uuid.uuid4())
+        key = protocols.access_key(request.headers, request.query)
+        counts = self.counts.setdefault(key, _Counts())
+        counts.requests += 1
+        if not self.limiter.try_acquire(key):
+            counts.throttled += 1
+            return _response(protocol.encode_error(ServiceError("Throttling", "Rate exceeded"), request_id))
+        try:
+            call = protocol.decode(request.headers, request.query, body)
+            if call.operation != OPERATION:
+                raise ServiceError("InvalidAction", f"{call.operation!r} is not an operation this stand-in "
+                                                    f"supports; it answers {OPERATION} only")
+            png = await self._metric_widget_image(call.params)
+        except ServiceError as error:
+            counts.errors += 1
+            return _response(protocol.encode_error(error, request_id))
+        except Exception:
+            log.exception("request %s failed", request_id)
+            counts.errors += 1
+            failure = ServiceError("InternalServiceError", f"the stand-in failed; see its log for request {request_id}",
+                                   status=500)
+            return _response(protocol.encode_error(failure, request_id))
+        counts.served += 1
+        if call.params.get("OutputFormat") == "image/png":
+            return web.Response(body=png, content_type="image/png", headers={"x-amzn-RequestId": request_id})
+        return _response(protocol.encode_result(OPERATION, {"MetricWidgetImage": png}, request_id))
+
+    async def _metric_widget_image(self, params: Mapping[str, object]) -> bytes:
+        text = params.get("MetricWidget")
+        if text is None:
+            raise ServiceError("MissingParameter", "The parameter MetricWidget is required.")
+        if not isinstance(text, str):
+            raise ServiceError("InvalidParameterValue", "The parameter MetricWidget must be a string of JSON.")
+        injected = self.faults.take(_title_of(text))
+        if injected is not None:
+            raise injected
+        if params.get("OutputFormat", "png") not in ("png", "image/png"):
+            raise ServiceError("InvalidParameterValue", f"OutputFormat {params['OutputFormat']!r} is not supported; "
+                                                        "use png (or image/png for a raw PNG body)")
+        try:
+            widget = parse_widget(text, now=datetime.now(UTC))
+        except WidgetError as exc:
+            raise ServiceError("InvalidParameterValue", f"MetricWidget: {exc}") from None
+        return await self._render(widget)
+
+    async def _render(self, widget: Widget) -> bytes:
+        executor = self._executor
+        if executor is None:
+            raise RuntimeError("the stand-in is not started")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, self.renderer, widget)
+        except BrokenExecutor:
+            # A worker died (killed, out of memory): the requests it had fail, later ones get fresh
+            # workers. Several requests may fail together; only the first replaces the pool.
+            if self._executor is executor:
+                log.error("the render pool broke; starting a new one")
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._executor_factory()
+            raise
+
+    def stats(self) -> dict[str, Any]:
+        """The ``/_reportgen/stats`` document: totals, then the same counts per access key."""
+        keys = {key: {**asdict(counts), "max_in_any_second": self.limiter.peak(key)}
+                for key, counts in self.counts.items()}
+        return {
+            **{name: sum(counts[name] for counts in keys.values()) for name in asdict(_Counts())},
+            "faults_injected": self.faults.injected,
+            "max_in_any_second": self.limiter.peak(),
+            "rate_limit": self.limiter.rate,
+            "keys": keys,
+        }
+
+
+_STANDIN = web.AppKey("standin", StandIn)
+
+
+def create_app(*, rate_limit: float = DEFAULT_RATE_LIMIT, workers: int | None = None,
+               clock: Callable[[], float] | None = None, executor_factory: Callable[[], Executor] | None = None,
+               renderer: Renderer = render.render_png) -> web.Application:
+    """The stand-in as an aiohttp app; its render workers start with the app and stop with it.
+
+    ``workers`` defaults to one per CPU. ``clock`` (seconds) drives the rate limit and defaults to the
+    event loop's. ``executor_factory`` and ``renderer`` replace the process pool and the drawing, for
+    tests that need a render to fail.
+    """
+    app = web.Application()
+    app[_STANDIN] = StandIn(rate_limit=rate_limit, workers=workers or os.cpu_count() or 1, clock=clock,
+                            executor_factory=executor_factory, renderer=renderer)
+    app.cleanup_ctx.append(_workers)
+    app.router.add_get(f"{CONTROL}/health", _health)
+    app.router.add_get(f"{CONTROL}/stats", _stats)
+    app.router.add_get(f"{CONTROL}/faults", _list_faults)
+    app.router.add_post(f"{CONTROL}/faults", _add_fault)
+    app.router.add_delete(f"{CONTROL}/faults", _clear_faults)
+    app.router.add_post("/", _api)
+    app.router.add_get("/", _api)
+    return app
+
+
+@asynccontextmanager
+async def running(app: web.Application, port: int = 0) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1:``port`` (0 picks a free port) for the block; yields the endpoint URL.
+
+    The port is bound before the render workers start, so a taken port fails fast; the URL is yielded
+    once the workers are up.
+    """
+    listener = socket.socket()
+    try:
+        # As asyncio's own servers do, so a restart can reuse a port still in TIME_WAIT.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, port))
+    except OSError as exc:
+        listener.close()
+        raise SetupError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from None
+    runner = web.AppRunner(app)
+    try:
+        await runner.setup()
+        await web.SockSite(runner, listener).start()
+        yield f"http://{HOST}:{listener.getsockname()[1]}"
+    finally:
+        await runner.cleanup()
+        listener.close()
+
+
+class BackgroundStandIn:
+    """A stand-in on its own event loop in a daemon thread, for tests and tools that are not async.
+
+        with BackgroundStandIn(rate_limit=20) as standin:
+            client = boto3.client("cloudwatch", endpoint_url=standin.endpoint_url, ...)
+
+    Keyword arguments go to ``create_app``. Entering returns once the server is listening, or raises
+    ``SetupError`` if it could not start within ``startup_timeout`` seconds. The render workers are
+    started by multiprocessing's forkserver, which imports the main module: a script that uses this
+    needs the usual ``if __name__ == "__main__":`` guard.
+    """
+
+    def __init__(self, *, port: int = 0, startup_timeout: float = 60.0, **options: Any) -> None:
+        self.endpoint_url = ""
+        self._port = port
+        self._startup_timeout = startup_timeout
+        self._options = options
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="reportgen-local", daemon=True)
+
+    def __enter__(self) -> BackgroundStandIn:
+        self._thread.start()
+        if not self._ready.wait(self._startup_timeout):
+            if self._loop is not None and self._task is not None:
+                self._loop.call_soon_threadsafe(self._task.cancel)
+            # No join: a start that hangs must not hang the caller too, and the thread is a daemon.
+            raise SetupError(f"the local stand-in did not start within {self._startup_timeout:g} s")
+        if self._error is not None:
+            self._thread.join()
+            if isinstance(self._error, SetupError):
+                raise self._error
+            raise SetupError(f"the local stand-in did not start: {self._error}") from self._error
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join()
+
+    def stats(self) -> dict[str, Any]:
+        """The ``/_reportgen/stats`` document."""
+        return self._control("GET", "stats")
+
+    def add_fault(self, error: str, **rule: Any) -> dict[str, Any]:
+        """Inject a fault, e.g. ``add_fault("Throttling", count=2, match_title="CPU")``."""
+        return self._control("POST", "faults", {"error": error, **rule})
+
+    def clear_faults(self) -> dict[str, Any]:
+        return self._control("DELETE", "faults")
+
+    def _control(self, method: str, name: str, document: Any = None) -> dict[str, Any]:
+        data = None if document is None else json.dumps(document).encode()
+        request = Request(f"{self.endpoint_url}{CONTROL}/{name}", data=data, method=method,
+                          headers={"Content-Type": "application/json"})
+        with urlopen(request) as response:
+            result: dict[str, Any] = json.load(response)
+            return result
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except asyncio.CancelledError:  # the start timed out and __enter__ has given up on it
+            pass
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._task = asyncio.current_task()
+        try:
+            async with running(create_app(**self._options), self._port) as url:
+                self.endpoint_url = url
+                self._ready.set()
+                await self._stop.wait()
+        except Exception as exc:  # reported by __enter__; a thread has nowhere else to raise to
+            self._error = exc
+        finally:
+            self._ready.set()
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    standin = app[_STANDIN]
+    await standin.start()
+    yield
+    await standin.stop()
+
+
+async def _api(request: web.Request) -> web.Response:
+    return await request.app[_STANDIN].answer(request)
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[_STANDIN].stats())
+
+
+async def _list_faults(request: web.Request) -> web.Response:
+    return web.json_response({"faults": request.app[_STANDIN].faults.to_json()})
+
+
+async def _add_fault(request: web.Request) -> web.Response:
+    faults = request.app[_STANDIN].faults
+    try:
+        faults.add(Fault.from_json(json.loads(await request.read())))
+    except ValueError as exc:  # json.JSONDecodeError is one too
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({"faults": faults.to_json()}, status=201)
+
+
+async def _clear_faults(request: web.Request) -> web.Response:
+    return web.json_response({"cleared": request.app[_STANDIN].faults.clear()})
+
+
+def _response(reply: protocols.Reply) -> web.Response:
+    return web.Response(status=reply.status, body=reply.body, headers={"Content-Type": reply.content_type,
+                                                                         **reply.headers})
+
+
+def _title_of(text: str) -> str | None:
+    """The widget's title if the JSON says, for matching faults before the widget is validated."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    title = doc.get("title") if isinstance(doc, dict) else None
+    return title if isinstance(title, str) else None
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
+    # forkserver, not fork: the server may run in a thread (BackgroundStandIn), and forking a threaded
+    # process can deadlock. Preloading the renderer lets each worker start without importing matplotlib.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["reportgen.local.render"])
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C reaches the whole process group; the server shuts the workers down itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

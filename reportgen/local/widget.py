@@ -1,0 +1,464 @@
+"""MetricWidget JSON → a typed, validated ``Widget``, as GetMetricWidgetImage understands it.
+
+Everything CloudWatch would refuse raises ``WidgetError`` with a message that names the offending key
+(``metrics[2][4]: `colour` is not a metric option; did you mean `color`?``); the server answers it as
+``InvalidParameterValue``. Keys that real dashboard JSON carries but that do not change a still image
+(``region``, ``liveData``, ``accountId``, …) are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from reportgen.model import (
+    DEFAULT_WIDGET_HEIGHT,
+    DEFAULT_WIDGET_WIDTH,
+    MAX_METRICS_PER_WIDGET,
+    MAX_WIDGET_JSON_BYTES,
+    MAX_WIDGET_PIXELS,
+    MIN_WIDGET_PIXELS,
+)
+from reportgen.periods import parse_duration
+
+DEFAULT_START, DEFAULT_END = "-PT3H", "P0D"
+DEFAULT_STAT, DEFAULT_PERIOD = "Average", 300
+VIEWS = ("timeSeries", "bar", "pie", "singleValue", "gauge")
+
+_USED_KEYS = frozenset({
+    "metrics", "annotations", "start", "end", "width", "height", "legend", "period", "stat", "timezone",
+    "title", "view", "yAxis", "stacked", "theme", "setPeriodToTimeRange", "sparkline",
+})
+# Carried by dashboard JSON; they do not change a still image.
+_IGNORED_KEYS = frozenset({
+    "region", "accountId", "liveData", "singleValueFullPrecision", "trend", "labels", "table",
+})
+_METRIC_OPTIONS = frozenset({
+    "id", "label", "color", "stat", "period", "yAxis", "visible", "region", "accountId", "expression",
+})
+_AXIS_KEYS = frozenset({"min", "max", "label", "showUnits"})
+_HORIZONTAL_KEYS = frozenset({"value", "label", "color", "fill", "yAxis", "visible"})
+_VERTICAL_KEYS = frozenset({"value", "label", "color", "fill", "visible"})
+
+_ID = re.compile(r"^[a-z][A-Za-z0-9_]*$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_TIMEZONE = re.compile(r"^([+-])([01]\d|2[0-3])([0-5]\d)$")
+# Statistics CloudWatch graphs: the five basic ones and the percentile-style families (p99, tm90,
+# wm99.5, TM(10%:90%), PR(:300), IQM, ...).
+_STAT = re.compile(
+    r"^(?:SampleCount|Average|Sum|Minimum|Maximum|IQM"
+    r"|(?:p|tm|wm|tc|ts)(?:100|\d{1,2}(?:\.\d{1,2})?)"
+    r"|(?:TM|WM|TC|TS|PR)\([^()]*\))$"
+)
+
+
+class WidgetError(ValueError):
+    """A MetricWidget that CloudWatch would refuse; the message names the key and the problem."""
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One row of ``metrics``, with the "." shorthand resolved and widget defaults applied.
+
+    Math rows (``[{"expression": …}]``) have an ``expression`` and empty namespace and name.
+    """
+
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...]
+    stat: str
+    period: int
+    label: str | None = None
+    color: str | None = None
+    y_axis: str = "left"
+    visible: bool = True
+    id: str | None = None
+    expression: str | None = None
+
+    @property
+    def default_label(self) -> str:
+        """What the legend shows when the row has no ``label``."""
+        return self.expression if self.expression is not None else self.name
+
+
+@dataclass(frozen=True)
+class YAxis:
+    min: float | None = None
+    max: float | None = None
+    label: str | None = None
+    show_units: bool = True
+
+
+@dataclass(frozen=True)
+class HorizontalAnnotation:
+    """A line at ``value``, shaded ``above``/``below``; a band when ``band_value`` is set."""
+
+    value: float
+    label: str | None = None
+    color: str | None = None
+    fill: str = "none"
+    y_axis: str = "left"
+    band_value: float | None = None
+    band_label: str | None = None
+
+
+@dataclass(frozen=True)
+class VerticalAnnotation:
+    """A line at instant ``value``, shaded ``before``/``after``; a band when ``band_value`` is set."""
+
+    value: datetime
+    label: str | None = None
+    color: str | None = None
+    fill: str = "none"
+    band_value: datetime | None = None
+    band_label: str | None = None
+
+
+@dataclass(frozen=True)
+class Widget:
+    """A validated MetricWidget; ``start``/``end`` are aware UTC instants, ``utc_offset`` the display zone."""
+
+    metrics: tuple[MetricRow, ...]
+    start: datetime
+    end: datetime
+    utc_offset: timedelta = timedelta(0)
+    width: int = DEFAULT_WIDGET_WIDTH
+    height: int = DEFAULT_WIDGET_HEIGHT
+    title: str | None = None
+    view: str = "timeSeries"
+    stacked: bool = False
+    legend: str = "bottom"
+    left: YAxis = YAxis()
+    right: YAxis = YAxis()
+    horizontal: tuple[HorizontalAnnotation, ...] = ()
+    vertical: tuple[VerticalAnnotation, ...] = ()
+    theme: str = "light"
+    period_to_time_range: bool = False
+    sparkline: bool = False
+
+
+def parse_widget(text: str | bytes, *, now: datetime) -> Widget:
+    """Parse and validate MetricWidget JSON; relative times count back from ``now`` (aware)."""
+    size = len(text.encode() if isinstance(text, str) else text)
+    if size > MAX_WIDGET_JSON_BYTES:
+        raise WidgetError(f"MetricWidget is {size} bytes; the limit is {MAX_WIDGET_JSON_BYTES} bytes (100 KB)")
+    try:
+        doc = json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        raise WidgetError(f"MetricWidget is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise WidgetError(f"MetricWidget must be a JSON object, not {_kind(doc)}")
+    _check_keys(doc, _USED_KEYS | _IGNORED_KEYS, "MetricWidget", "key")
+
+    stat = _stat(doc.get("stat", DEFAULT_STAT), "stat")
+    period = _period(doc.get("period", DEFAULT_PERIOD), "period")
+    start = _instant(doc.get("start", DEFAULT_START), "start", now)
+    end = _instant(doc.get("end", DEFAULT_END), "end", now)
+    if start >= end:
+        raise WidgetError(f"`start` ({start:%Y-%m-%dT%H:%M:%SZ}) must be before `end` ({end:%Y-%m-%dT%H:%M:%SZ})")
+    axes = _mapping(doc.get("yAxis", {}), "yAxis")
+    _check_keys(axes, {"left", "right"}, "yAxis", "y-axis side")
+    legend = _mapping(doc.get("legend", {}), "legend")
+    _check_keys(legend, {"position"}, "legend", "key")
+    return Widget(
+        metrics=_metrics(doc.get("metrics"), stat, period),
+        start=start,
+        end=end,
+        utc_offset=_timezone(doc.get("timezone", "+0000")),
+        width=_pixels(doc.get("width", DEFAULT_WIDGET_WIDTH), "width"),
+        height=_pixels(doc.get("height", DEFAULT_WIDGET_HEIGHT), "height"),
+        title=_optional_str(doc.get("title"), "title"),
+        view=_choice(doc.get("view", "timeSeries"), VIEWS, "view"),
+        stacked=_bool(doc.get("stacked", False), "stacked"),
+        legend=_choice(legend.get("position", "bottom"), ("bottom", "right", "hidden"), "legend.position"),
+        left=_axis(axes.get("left", {}), "yAxis.left"),
+        right=_axis(axes.get("right", {}), "yAxis.right"),
+        **_annotations(doc.get("annotations", {}), now),
+        theme=_choice(doc.get("theme", "light"), ("light", "dark"), "theme"),
+        period_to_time_range=_bool(doc.get("setPeriodToTimeRange", False), "setPeriodToTimeRange"),
+        sparkline=_bool(doc.get("sparkline", False), "sparkline"),
+    )
+
+
+def _metrics(value: Any, stat: str, period: int) -> tuple[MetricRow, ...]:
+    if not isinstance(value, list) or not value:
+        raise WidgetError("`metrics` is required: a list of 1 to 100 metric rows")
+    if len(value) > MAX_METRICS_PER_WIDGET:
+        raise WidgetError(f"`metrics` has {len(value)} rows; a widget can graph at most {MAX_METRICS_PER_WIDGET}")
+    rows: list[MetricRow] = []
+    previous: list[str] = []  # the last metric row's strings, after resolving "."
+    for index, raw in enumerate(value):
+        where = f"metrics[{index}]"
+        if not isinstance(raw, list) or not raw:
+            raise WidgetError(f"`{where}` must be a non-empty list like [Namespace, MetricName, …, {{options}}]")
+        options = raw[-1] if isinstance(raw[-1], dict) else {}
+        strings = raw[:-1] if isinstance(raw[-1], dict) else raw
+        _check_keys(options, _METRIC_OPTIONS, where, "metric option")
+        if not strings:
+            rows.append(_math_row(options, where, stat, period))
+            continue
+        resolved = _resolve_shorthand(strings, previous, where)
+        previous = resolved
+        if "expression" in options:
+            raise WidgetError(f"`{where}`: a row with an `expression` must not also name a metric")
+        rows.append(MetricRow(
+            namespace=resolved[0],
+            name=resolved[1],
+            dimensions=tuple(zip(resolved[2::2], resolved[3::2])),
+            **_row_options(options, where, stat, period),
+        ))
+    _check_unique_ids(rows)
+    return tuple(rows)
+
+
+def _resolve_shorthand(strings: list[Any], previous: list[str], where: str) -> list[str]:
+    """Expand a leading "..." and each "." from the previous metric row.
+
+    "." repeats the previous row's value at the same position. A leading "..." repeats the previous
+    row's values up to where the given ones take over, aligned at the end: after
+    ``["AWS/EC2", "CPUUtilization", "InstanceId", "i-1"]``, ``["...", "i-2"]`` changes only the instance.
+    """
+    if strings and strings[0] == "...":
+        kept = len(previous) - (len(strings) - 1)
+        if kept < 2:
+            raise WidgetError(f"`{where}` starts with \"...\" but the previous metric row has too few values to repeat")
+        strings = [*previous[:kept], *strings[1:]]
+    resolved: list[str] = []
+    for position, item in enumerate(strings):
+        if not isinstance(item, str) or not item:
+            raise WidgetError(f"`{where}[{position}]` must be a non-empty string, not {_kind(item)}")
+        if item == ".":
+            if position >= len(previous):
+                raise WidgetError(
+                    f"`{where}[{position}]` is \".\" but the previous metric row has no value at position {position}"
+                )
+            item = previous[position]
+        resolved.append(item)
+    if len(resolved) < 2 or len(resolved) % 2:
+        raise WidgetError(
+            f"`{where}` must be [Namespace, MetricName, DimensionName, DimensionValue, …]: "
+            f"got {len(resolved)} strings, expected an even number of at least 2"
+        )
+    return resolved
+
+
+def _math_row(options: dict[str, Any], where: str, stat: str, period: int) -> MetricRow:
+    expression = options.get("expression")
+    if not isinstance(expression, str) or not expression.strip():
+        raise WidgetError(f"`{where}` has no metric and no `expression`: "
+                          f"give [Namespace, MetricName, …] or {{\"expression\": …}}")
+    return MetricRow(namespace="", name="", dimensions=(), expression=expression,
+                     **_row_options(options, where, stat, period))
+
+
+def _row_options(options: dict[str, Any], where: str, stat: str, period: int) -> dict[str, Any]:
+    row_id = _optional_str(options.get("id"), f"{where}.id")
+    if row_id is not None and not _ID.match(row_id):
+        raise WidgetError(
+            f"`{where}.id` is {row_id!r}: an id starts with a lowercase letter, then letters, digits or _")
+    color = _optional_str(options.get("color"), f"{where}.color")
+    if color is not None and not _COLOR.match(color):
+        raise WidgetError(f"`{where}.color` is {color!r}: expected a six-digit hex color like #1f77b4")
+    return {
+        "stat": _stat(options.get("stat", stat), f"{where}.stat"),
+        "period": _period(options.get("period", period), f"{where}.period"),
+        "label": _optional_str(options.get("label"), f"{where}.label"),
+        "color": color,
+        "y_axis": _choice(options.get("yAxis", "left"), ("left", "right"), f"{where}.yAxis"),
+        "visible": _bool(options.get("visible", True), f"{where}.visible"),
+        "id": row_id,
+    }
+
+
+def _check_unique_ids(rows: list[MetricRow]) -> None:
+    seen: set[str] = set()
+    for row in rows:
+        if row.id is not None:
+            if row.id in seen:
+                raise WidgetError(f"metric id {row.id!r} is used by more than one row; ids must be unique")
+            seen.add(row.id)
+
+
+def _annotations(value: Any, now: datetime) -> dict[str, Any]:
+    annotations = _mapping(value, "annotations")
+    # `alarms` (alarm ARNs) is accepted: drawing an alarm's threshold needs the alarm, which we lack.
+    _check_keys(annotations, {"horizontal", "vertical", "alarms"}, "annotations", "kind")
+    horizontal = []
+    for index, item in enumerate(_list(annotations.get("horizontal", []), "annotations.horizontal")):
+        where = f"annotations.horizontal[{index}]"
+        first, second = _annotation_edges(item, where, _HORIZONTAL_KEYS)
+        if not _bool(first.get("visible", True), f"{where}.visible"):
+            continue
+        horizontal.append(HorizontalAnnotation(
+            value=_number(first.get("value"), f"{where}.value"),
+            label=_optional_str(first.get("label"), f"{where}.label"),
+            color=_annotation_color(first, where),
+            fill="band" if second else _choice(first.get("fill", "none"), ("above", "below", "none"), f"{where}.fill"),
+            y_axis=_choice(first.get("yAxis", "left"), ("left", "right"), f"{where}.yAxis"),
+            band_value=_number(second.get("value"), f"{where}[1].value") if second else None,
+            band_label=_optional_str(second.get("label"), f"{where}[1].label") if second else None,
+        ))
+    vertical = []
+    for index, item in enumerate(_list(annotations.get("vertical", []), "annotations.vertical")):
+        where = f"annotations.vertical[{index}]"
+        first, second = _annotation_edges(item, where, _VERTICAL_KEYS)
+        if not _bool(first.get("visible", True), f"{where}.visible"):
+            continue
+        vertical.append(VerticalAnnotation(
+            value=_instant(first.get("value"), f"{where}.value", now),
+            label=_optional_str(first.get("label"), f"{where}.label"),
+            color=_annotation_color(first, where),
+            fill="band" if second else _choice(first.get("fill", "none"), ("before", "after", "none"), f"{where}.fill"),
+            band_value=_instant(second.get("value"), f"{where}[1].value", now) if second else None,
+            band_label=_optional_str(second.get("label"), f"{where}[1].label") if second else None,
+        ))
+    return {"horizontal": tuple(horizontal), "vertical": tuple(vertical)}
+
+
+def _annotation_edges(item: Any, where: str, keys: frozenset[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An annotation is an object, or a band: a list of two objects (the second may omit all but value)."""
+    if isinstance(item, dict):
+        edges = [item]
+    elif isinstance(item, list) and len(item) == 2 and all(isinstance(edge, dict) for edge in item):
+        edges = item
+    else:
+        raise WidgetError(f"`{where}` must be an object, or a list of two objects for a band")
+    for number, edge in enumerate(edges):
+        _check_keys(edge, keys, f"{where}[{number}]" if len(edges) == 2 else where, "annotation key")
+    return edges[0], edges[1] if len(edges) == 2 else {}
+
+
+def _annotation_color(edge: dict[str, Any], where: str) -> str | None:
+    color = _optional_str(edge.get("color"), f"{where}.color")
+    if color is not None and not _COLOR.match(color):
+        raise WidgetError(f"`{where}.color` is {color!r}: expected a six-digit hex color like #d62728")
+    return color
+
+
+def _axis(value: Any, where: str) -> YAxis:
+    axis = _mapping(value, where)
+    _check_keys(axis, _AXIS_KEYS, where, "axis key")
+    low = _number(axis["min"], f"{where}.min") if "min" in axis else None
+    high = _number(axis["max"], f"{where}.max") if "max" in axis else None
+    if low is not None and high is not None and low >= high:
+        raise WidgetError(f"`{where}.min` ({low:g}) must be less than `{where}.max` ({high:g})")
+    return YAxis(min=low, max=high, label=_optional_str(axis.get("label"), f"{where}.label"),
+                 show_units=_bool(axis.get("showUnits", True), f"{where}.showUnits"))
+
+
+def _instant(value: Any, where: str, now: datetime) -> datetime:
+    """An ISO 8601 instant (naive means UTC) or a duration relative to ``now`` such as -PT3H."""
+    if not isinstance(value, str) or not value.strip():
+        raise WidgetError(f"`{where}` must be an ISO 8601 time like 2026-11-25T00:00:00Z or a duration like -PT3H")
+    text = value.strip()
+    if text.lstrip("+-")[:1].upper() == "P":
+        try:
+            return (now + parse_duration(text)).astimezone(UTC)
+        except ValueError:
+            raise WidgetError(f"`{where}` is {value!r}: not a duration like -PT3H, -P7D or P0D") from None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise WidgetError(f"`{where}` is {value!r}: not an ISO 8601 time like 2026-11-25T00:00:00Z") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _timezone(value: Any) -> timedelta:
+    match = _TIMEZONE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise WidgetError(f"`timezone` is {value!r}: expected an offset like +0100 or -0530")
+    sign, hours, minutes = match.groups()
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    return -offset if sign == "-" else offset
+
+
+def _stat(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not _STAT.match(value):
+        raise WidgetError(
+            f"`{where}` is {value!r}: expected Average, Sum, Minimum, Maximum, SampleCount or a percentile like p99"
+        )
+    return value
+
+
+def _period(value: Any, where: str) -> int:
+    if not _is_int(value) or value < 1 or (value >= 60 and value % 60) or (value < 60 and value not in (1, 5, 10, 30)):
+        raise WidgetError(f"`{where}` is {value!r}: a period is 1, 5, 10, 30 or a multiple of 60 seconds")
+    return int(value)
+
+
+def _pixels(value: Any, where: str) -> int:
+    if not _is_int(value) or not MIN_WIDGET_PIXELS <= value <= MAX_WIDGET_PIXELS:
+        raise WidgetError(f"`{where}` is {value!r}: must be a whole number of pixels "
+                          f"from {MIN_WIDGET_PIXELS} to {MAX_WIDGET_PIXELS}")
+    return int(value)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise WidgetError(f"`{where}` must be a number, not {_kind(value)}")
+    return float(value)
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise WidgetError(f"`{where}` must be true or false, not {_kind(value)}")
+    return value
+
+
+def _optional_str(value: Any, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise WidgetError(f"`{where}` must be a string, not {_kind(value)}")
+    return value
+
+
+def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
+    if value not in choices:
+        hint = _did_you_mean(value, choices) if isinstance(value, str) else ""
+        raise WidgetError(f"`{where}` is {value!r}: expected one of {', '.join(choices)}{hint}")
+    return str(value)
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise WidgetError(f"`{where}` must be an object, not {_kind(value)}")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise WidgetError(f"`{where}` must be a list, not {_kind(value)}")
+    return value
+
+
+def _check_keys(doc: dict[str, Any], known: frozenset[str] | set[str], where: str, what: str) -> None:
+    for key in doc:
+        if key not in known:
+            if where == "MetricWidget" and key == "properties":
+                raise WidgetError("`properties` is not a MetricWidget key: "
+                                  "pass the contents of a dashboard widget's `properties`")
+            raise WidgetError(f"`{where}`: `{key}` is not a {what}{_did_you_mean(key, known)}")
+
+
+def _did_you_mean(word: str, choices: frozenset[str] | set[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def _is_int(value: Any) -> bool:
+    return not isinstance(value, bool) and (
+        isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+    )
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), repr(value))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
