@@ -6,12 +6,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test bench validate clean
 
-# Reinstall whenever the project's metadata changes.
+# Reinstall whenever the project's metadata changes. The installer's chatter goes to a log that is shown
+# only if the install fails.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@echo "Installing reportgen and its dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --editable '.[test]' > $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; echo "error: installing into $(VENV) failed (see above)"; exit 1; }
+	@touch $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m reportgen run --local --out out report_specs

@@ -16,6 +16,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -29,10 +30,20 @@ from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
-    AnchorFlowable, BaseDocTemplate, Flowable, Frame, HRFlowable, KeepTogether, PageTemplate,
-    Paragraph, Spacer, Table, TableStyle,
+    AnchorFlowable,
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    HRFlowable,
+    KeepTogether,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
 )
 
+from reportgen.files import write_atomic
 from reportgen.model import Layout, ReportPlan, WidgetRequest, WidgetResult
 
 PAGE_SIZES: dict[str, tuple[float, float]] = {"A4": A4, "A3": A3, "LETTER": LETTER, "LEGAL": LEGAL}
@@ -114,6 +125,11 @@ def build_pdf(plan: ReportPlan, results: Sequence[WidgetResult], *, generated_at
     )
     doc.build(story, canvasmaker=functools.partial(_ReportCanvas, furniture=furniture))
     return out.getvalue()
+
+
+def write_pdf(plan: ReportPlan, results: Sequence[WidgetResult], path: Path, *, generated_at: datetime) -> None:
+    """Build the report and put it at ``path`` whole or not at all (the pipeline runs this in a worker)."""
+    write_atomic(path, build_pdf(plan, results, generated_at=generated_at))
 
 
 def page_size(layout: Layout) -> tuple[float, float]:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,7 +126,7 @@ def _load(paths: Sequence[Path]) -> list[ReportSpec]:
 
 def _validate(options: argparse.Namespace) -> int:
     specs = _load(options.paths)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for spec in specs:
         make_plan(spec, default_report_date(spec.timezone, now), now)  # the final JSON has limits too
         print(f"{spec.path}: ok ({spec.id}, {len(spec.sections)} sections, {spec.widget_count} widgets)")
@@ -135,7 +135,7 @@ def _validate(options: argparse.Namespace) -> int:
 
 def _run(options: argparse.Namespace) -> int:
     specs = _load(options.paths)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     plans = [make_plan(spec, options.date or default_report_date(spec.timezone, now), now) for spec in specs]
     progress = Progress.for_stream(sys.stderr, quiet=options.quiet)
     policy = RetryPolicy(attempts=options.attempts, timeout=options.timeout)

@@ -35,6 +35,9 @@ class RetryPolicy:
     timeout: float = 30.0     # seconds for one attempt, not counting the wait for the rate limiter
 
 
+DEFAULT_POLICY = RetryPolicy()
+
+
 async def fetch_widget(request: WidgetRequest, source: ImageSource | WidgetFailure,
                        limiter: StrictRateLimiter, policy: RetryPolicy) -> WidgetResult:
     """Get one widget's PNG, or the failure that explains why not. Never raises a ``WidgetFailure``."""

@@ -6,10 +6,11 @@ so a plan and its results can be handed to a worker process that builds the PDF.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # CloudWatch's documented limits for one GetMetricWidgetImage call.

@@ -7,6 +7,7 @@ processes, since reportlab is CPU-bound and would otherwise stall the event loop
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -15,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from reportgen.assemble import write_pdf
 from reportgen.aws import ClientKey, WidgetImageClient, open_clients
 from reportgen.errors import WidgetFailure
-from reportgen.fetch import RetryPolicy, fetch_widget
+from reportgen.fetch import DEFAULT_POLICY, RetryPolicy, fetch_widget
 from reportgen.model import ReportPlan, WidgetResult
 from reportgen.progress import Progress
 from reportgen.ratelimit import StrictRateLimiter, max_in_any_window
@@ -63,11 +65,11 @@ class RunSummary:
         return sum(r.throttled for o in self.reports for r in o.results)
 
     def describe(self) -> str:
-        rate = self.requests / self.seconds if self.seconds else 0.0
         unwritten = f" ({self.unwritten} not written)" if self.unwritten else ""
         return (f"{len(self.reports)} reports{unwritten}, {self.widgets} widgets, {self.failed} failed, "
-                f"{self.throttled} throttled; {self.requests} requests in {self.seconds:.1f} s "
-                f"({rate:.1f}/s, at most {self.max_in_any_second} in any second; limit {self.rate_limit:g}/s)")
+                f"{self.throttled} throttled; {self.requests} requests in {self.seconds:.1f} s; "
+                f"busiest account {self.paced_rate:.1f}/s, at most {self.max_in_any_second} in any second "
+                f"(limit {self.rate_limit:g}/s)")
 
 
 async def run_reports(
@@ -76,7 +78,7 @@ async def run_reports(
     *,
     generated_at: datetime,
     endpoint_url: str | None = None,
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy = DEFAULT_POLICY,
     progress: Progress | None = None,
     executor: Executor | None = None,
 ) -> RunSummary:
@@ -103,7 +105,8 @@ async def run_reports(
                 results = await _fetch_report(plan, clients[key], limiters[key], policy, progress)
                 path = out_dir / plan.output_name
                 try:
-                    await loop.run_in_executor(executor, write_report, plan, results, generated_at, path)
+                    await loop.run_in_executor(executor, functools.partial(write_pdf, plan, results, path,
+                                                                       generated_at=generated_at))
                 except Exception as exc:  # one report that cannot be written must not lose the others
                     progress.warn(f"{plan.spec.id}: could not write {path}: {exc}")
                     return ReportOutcome(plan, results, path, error=str(exc) or type(exc).__name__)
@@ -119,9 +122,9 @@ async def run_reports(
     summary.reports = [task.result() for task in tasks]
     summary.seconds = loop.time() - started
     summary.requests = sum(len(limiter.granted) for limiter in limiters.values())
-    summary.max_in_any_second = max((max_in_any_window(l.granted) for l in limiters.values()), default=0)
-    summary.rate_limit = min((l.rate for l in limiters.values()), default=0.0)
-    summary.paced_rate = max((_paced_rate(l.granted) for l in limiters.values()), default=0.0)
+    summary.max_in_any_second = max((max_in_any_window(limiter.granted) for limiter in limiters.values()), default=0)
+    summary.rate_limit = min((limiter.rate for limiter in limiters.values()), default=0.0)
+    summary.paced_rate = max((_paced_rate(limiter.granted) for limiter in limiters.values()), default=0.0)
     return summary
 
 
@@ -144,15 +147,7 @@ def _paced_rate(granted: Sequence[float]) -> float:
 
 
 def pdf_executor(reports: int) -> ProcessPoolExecutor:
-    """Worker processes for PDF building. 'spawn' because forking a process that runs an event loop and
+    """Worker processes for PDF building. 'spawn', because forking a process that runs an event loop and
     a connection pool is unsafe."""
     workers = max(1, min(reports, os.cpu_count() or 1, 4))
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-
-
-def write_report(plan: ReportPlan, results: Sequence[WidgetResult], generated_at: datetime, path: Path) -> None:
-    """Build one report's PDF and put it in place atomically (runs in a worker process)."""
-    from reportgen.assemble import build_pdf  # imported here: workers need reportlab, the parent need not
-    from reportgen.files import write_atomic
-
-    write_atomic(path, build_pdf(plan, results, generated_at=generated_at))

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -20,10 +20,19 @@ from reportlab.lib.pagesizes import A3, A4, LEGAL, LETTER
 
 from reportgen.assemble import build_pdf, draw_size, page_size
 from reportgen.model import (
-    AwsTarget, Layout, Period, ReportPlan, ReportSpec, Section, TimeWindow, WidgetRequest, WidgetResult, WidgetSpec,
+    AwsTarget,
+    Layout,
+    Period,
+    ReportPlan,
+    ReportSpec,
+    Section,
+    TimeWindow,
+    WidgetRequest,
+    WidgetResult,
+    WidgetSpec,
 )
 
-GENERATED = datetime(2026, 11, 26, 5, 0, tzinfo=timezone.utc)  # 06:00 in Berlin
+GENERATED = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)  # 06:00 in Berlin
 ERROR = "InvalidParameterValue: The parameter MetricWidget.metrics[0] must be a list"
 TZ = "Europe/Berlin"
 

@@ -65,7 +65,8 @@ def test_is_loopback(url: str, expected: bool) -> None:
 
 
 @contextlib.asynccontextmanager
-async def one_client(endpoint_url: str, profile: str = "aws-tests", timeout: float = 30.0) -> AsyncIterator[WidgetImageClient]:
+async def one_client(endpoint_url: str, profile: str = "aws-tests",
+                     timeout: float = 30.0) -> AsyncIterator[WidgetImageClient]:
     async with open_clients([ClientKey(profile, "us-east-1")], endpoint_url=endpoint_url, timeout=timeout) as clients:
         client = clients[ClientKey(profile, "us-east-1")]
         assert isinstance(client, WidgetImageClient)
@@ -139,7 +140,8 @@ async def test_missing_credentials_fail_its_widgets_not_the_run() -> None:
     assert isinstance(failure, WidgetFailure) and failure.code == "NoCredentials"
 
 
-async def test_each_profile_reaches_the_standin_with_its_own_key(make_standin: Callable[..., BackgroundStandIn]) -> None:
+async def test_each_profile_reaches_the_standin_with_its_own_key(
+        make_standin: Callable[..., BackgroundStandIn]) -> None:
     standin = make_standin()
     keys = [ClientKey("alpha", "us-east-1"), ClientKey("beta", "us-east-1")]
     async with open_clients(keys, endpoint_url=standin.endpoint_url) as clients:

@@ -106,7 +106,8 @@ def test_run_local_starts_and_stops_its_own_standin(tmp_path: Path) -> None:
 
 
 def test_local_without_its_extra_says_what_to_install() -> None:
-    blocked = "import sys; sys.modules['matplotlib'] = None; from reportgen.cli import main; sys.exit(main(sys.argv[1:]))"
+    blocked = ("import sys; sys.modules['matplotlib'] = None; "
+               "from reportgen.cli import main; sys.exit(main(sys.argv[1:]))")
     done = subprocess.run([sys.executable, "-c", blocked, "local", "serve"], capture_output=True, text=True, timeout=60)
     assert done.returncode == EXIT_UNEXPECTED
     assert "pip install 'reportgen[local]'" in done.stderr

@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+
 from reportgen.ratelimit import StrictRateLimiter, max_in_any_window
 
 
