@@ -4,14 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench validate clean
+.PHONY: run test lint bench validate clean
 
 # Reinstall whenever the project's metadata changes. The installer's chatter goes to a log that is shown
 # only if the install fails.
 $(STAMP): pyproject.toml
 	@echo "Installing reportgen and its dependencies into $(VENV) (log: $(VENV)/install.log)"
 	@$(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --editable '.[test]' > $(VENV)/install.log 2>&1 \
+	@$(PY) -m pip install --editable '.[dev]' > $(VENV)/install.log 2>&1 \
 		|| { cat $(VENV)/install.log; echo "error: installing into $(VENV) failed (see above)"; exit 1; }
 	@touch $(STAMP)
 
@@ -23,6 +23,10 @@ validate: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check reportgen tests bench
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) bench/bench.py
