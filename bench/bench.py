@@ -56,9 +56,10 @@ def _write_specs(folder: Path, widgets: int, reports: int) -> None:
 
 
 async def _fetch_run(plans: list[ReportPlan], out: Path) -> tuple[RunSummary, dict[str, Any]]:
-    async with local_standin() as endpoint_url:
-        summary = await run_reports(plans, out, generated_at=NOW, endpoint_url=endpoint_url)
-        with urlopen(f"{endpoint_url}/_reportgen/stats") as response:
+    async with local_standin() as standin:
+        summary = await standin.supervise(run_reports(plans, out, generated_at=NOW,
+                                                      endpoint_url=standin.endpoint_url))
+        with urlopen(f"{standin.endpoint_url}/_reportgen/stats") as response:
             server = json.load(response)
     return summary, server
 

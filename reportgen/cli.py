@@ -152,12 +152,13 @@ async def _run_async(plans: list[ReportPlan], options: argparse.Namespace, polic
     from reportgen.pipeline import run_reports  # aiobotocore is slow to import; validate does not need it
     from reportgen.standin import local_standin
 
-    async with contextlib.AsyncExitStack() as stack:
-        endpoint_url = options.endpoint_url
-        if options.local:
-            endpoint_url = await stack.enter_async_context(local_standin())
-        return await run_reports(plans, options.out, generated_at=now, endpoint_url=endpoint_url,
+    if not options.local:
+        return await run_reports(plans, options.out, generated_at=now, endpoint_url=options.endpoint_url,
                                  policy=policy, progress=progress)
+    async with local_standin() as standin:
+        return await standin.supervise(run_reports(plans, options.out, generated_at=now,
+                                                   endpoint_url=standin.endpoint_url, policy=policy,
+                                                   progress=progress))
 
 
 def _local(args: list[str]) -> int:

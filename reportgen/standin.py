@@ -1,7 +1,9 @@
 """Starting the local CloudWatch stand-in as a child process for the length of a run (``run --local``).
 
 It runs in its own process so that its chart rendering never competes with the pipeline's event loop,
-and so that the pipeline reaches it exactly as it reaches AWS: over HTTP, through aiobotocore.
+and so that the pipeline reaches it exactly as it reaches AWS: over HTTP, through aiobotocore. A plain
+``subprocess.Popen`` (waited on in threads) rather than an asyncio subprocess: the stand-in's render
+workers may outlive it for a moment, and pipes they still hold must not keep an event loop waiting.
 """
 
 from __future__ import annotations
@@ -9,58 +11,90 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import subprocess
 import sys
-from collections import deque
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Awaitable
+from typing import IO, TypeVar
 
 from reportgen.errors import SetupError
 
+T = TypeVar("T")
+
 _READY = re.compile(rb"^reportgen-local listening on (http://127\.0\.0\.1:\d+)\s*$")
 STARTUP_TIMEOUT = 60.0  # seconds; a cold start imports matplotlib and starts render workers
+STOP_TIMEOUT = 10.0     # seconds between asking it to stop and killing it
+
+
+class LocalStandIn:
+    """A running stand-in: its endpoint, and a way to run work that must stop if the stand-in dies."""
+
+    def __init__(self, endpoint_url: str, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+        self.endpoint_url = endpoint_url
+        self._process = process
+        self._log = log
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    async def supervise(self, work: Awaitable[T]) -> T:
+        """Await ``work``; if the stand-in exits first, cancel it and raise ``SetupError``.
+
+        Without this a crashed stand-in would turn every remaining widget into a connection error, and
+        the run would overwrite good reports with pages of placeholders.
+        """
+        task = asyncio.ensure_future(work)
+        exited = asyncio.ensure_future(asyncio.to_thread(self._process.wait))
+        try:
+            await asyncio.wait({task, exited}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if task.done() and not task.cancelled():
+            return task.result()
+        raise SetupError(f"the local CloudWatch stand-in stopped during the run ({self.last_words()})")
+
+    def last_words(self) -> str:
+        """Its exit status and the last line it logged, for error messages."""
+        self._log.seek(0)
+        lines = [line.strip() for line in self._log.read().decode(errors="replace").splitlines() if line.strip()]
+        said = f"; it last logged: {lines[-1]}" if lines else ""
+        return f"exit status {self._process.poll()}{said}"
 
 
 @contextlib.asynccontextmanager
-async def local_standin(*extra_args: str) -> AsyncIterator[str]:
-    """Run ``python -m reportgen.local serve --port 0`` and yield its endpoint URL; stop it afterwards."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "reportgen.local", "serve", "--port", "0", *extra_args,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None and process.stderr is not None
-    # Keep the last lines of its log for the error message; draining also keeps the pipe from filling.
-    log: deque[str] = deque(maxlen=20)
-    drain = asyncio.create_task(_drain(process.stderr, log))
-    try:
+async def local_standin(*extra_args: str) -> AsyncIterator[LocalStandIn]:
+    """Run ``python -m reportgen.local serve --port 0``; yield it once it listens, and stop it afterwards."""
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reportgen.local", "serve", "--port", "0", *extra_args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+        )
+        assert process.stdout is not None
         try:
-            async with asyncio.timeout(STARTUP_TIMEOUT):
-                line = await process.stdout.readline()
-        except TimeoutError:
-            line = b""
-        match = _READY.match(line)
-        if match is None:
-            await _stop(process)
-            await drain
-            detail = log[-1] if log else f"exit status {process.returncode}"
-            raise SetupError(f"the local CloudWatch stand-in did not start: {detail}")
-        yield match.group(1).decode()
-    finally:
-        await _stop(process)
-        drain.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await drain
+            try:
+                line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), STARTUP_TIMEOUT)
+            except TimeoutError:
+                line = b""
+            match = _READY.match(line)
+            if match is None:
+                await asyncio.to_thread(_stop, process)
+                raise SetupError(f"the local CloudWatch stand-in did not start "
+                                 f"({LocalStandIn('', process, log).last_words()})")
+            yield LocalStandIn(match.group(1).decode(), process, log)
+        finally:
+            await asyncio.to_thread(_stop, process)
+            process.stdout.close()
 
 
-async def _drain(stream: asyncio.StreamReader, log: deque[str]) -> None:
-    async for raw in stream:
-        log.append(raw.decode(errors="replace").rstrip())
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
         process.terminate()
         try:
-            async with asyncio.timeout(10):
-                await process.wait()
-        except TimeoutError:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
             process.kill()
-            await process.wait()
+            process.wait()
