@@ -18,30 +18,34 @@ from aiobotocore.session import AioSession
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    CredentialRetrievalError,
     HTTPClientError,
+    InvalidConfigError,
     NoCredentialsError,
-    NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
+    SSOError,
+    TokenRetrievalError,
 )
-from botocore.exceptions import (
-    ConnectionError as BotoConnectionError,
-)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from reportgen.errors import AwsError, SetupError, TransientError, WidgetFailure
+from reportgen.errors import AwsError, CredentialsError, TransientError, WidgetFailure
 from reportgen.model import AwsTarget
 
 # Error codes worth another attempt. botocore treats both throttling spellings as throttles.
 THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
 TRANSIENT_CODES = frozenset({"InternalServiceError", "InternalServiceFault", "InternalFailure",
                              "ServiceUnavailable", "RequestTimeout", "RequestTimeoutException"})
+# botocore's ways of saying a profile or its credentials cannot be used (SSOError covers an expired login).
+_CREDENTIAL_ERRORS = (NoCredentialsError, PartialCredentialsError, ProfileNotFound, CredentialRetrievalError,
+                      TokenRetrievalError, SSOError, InvalidConfigError)
 
 # Credentials the local stand-in accepts; it checks no signatures, but botocore insists on signing.
 LOCAL_SECRET = "reportgen-local-secret"
 
 
 def translate_error(exc: BaseException) -> WidgetFailure:
-    """Map an exception raised by an aiobotocore call to reportgen's own error (the only place that does)."""
+    """Map an exception raised by aiobotocore to reportgen's own error (the only place that does)."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code") or "Unknown")
@@ -51,14 +55,10 @@ def translate_error(exc: BaseException) -> WidgetFailure:
         return AwsError(message, code=code, status=status, retryable=retryable)
     if isinstance(exc, (BotoConnectionError, HTTPClientError)):
         return TransientError(str(exc))
-    if isinstance(exc, TimeoutError):
-        return TransientError("no answer from CloudWatch in time")
-    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return WidgetFailure(f"no usable AWS credentials: {exc}", code="NoCredentials")
-    if isinstance(exc, ProfileNotFound):
-        return WidgetFailure(str(exc), code="ProfileNotFound")
+    if isinstance(exc, _CREDENTIAL_ERRORS):
+        return CredentialsError(f"no usable AWS credentials: {exc}")
     if isinstance(exc, BotoCoreError):
-        return WidgetFailure(str(exc), code=type(exc).__name__)
+        return WidgetFailure(str(exc))
     raise TypeError(f"not an AWS client error: {exc!r}") from exc
 
 
@@ -68,7 +68,11 @@ def is_throttle(failure: WidgetFailure) -> bool:
 
 @dataclass(frozen=True)
 class ClientKey:
-    """Reports with the same key share one client and one rate limit (an account's per-region quota)."""
+    """Reports with the same key share one client and one rate limit.
+
+    AWS's quota is per account and region; reportgen knows profiles, not accounts, so two profiles of one
+    account each get the full rate (lower ``aws.rate_limit`` in their specs if that matters).
+    """
 
     profile: str | None
     region: str
@@ -90,7 +94,7 @@ class WidgetImageClient:
     async def get_widget_image(self, metric_widget: str) -> bytes:
         try:
             response = await self._client.get_metric_widget_image(MetricWidget=metric_widget, OutputFormat="png")
-        except (BotoCoreError, ClientError, TimeoutError) as exc:
+        except (BotoCoreError, ClientError) as exc:
             raise translate_error(exc) from exc
         return bytes(response["MetricWidgetImage"])
 
@@ -110,42 +114,49 @@ async def open_clients(
     keys: Iterable[ClientKey],
     *,
     endpoint_url: str | None = None,
-    pool_size: int = 10,
+    local: bool = False,
+    pool_sizes: dict[ClientKey, int] | None = None,
     timeout: float = 30.0,
 ) -> AsyncIterator[dict[ClientKey, WidgetImageClient | WidgetFailure]]:
     """Open one CloudWatch client per key, for the duration of a run.
 
-    Credentials come from botocore's standard chain (environment, profile, SSO, instance role); an
-    endpoint on loopback (the local stand-in) gets a made-up key per profile instead.
-    A key whose client cannot be made (an unknown profile) maps to the failure every widget of it gets.
+    Credentials come from botocore's standard chain (environment, profile, SSO, instance role). ``local``
+    (the stand-in) uses a made-up key per profile instead, so the stand-in throttles each profile as AWS
+    would each account; another loopback endpoint falls back to those only when the chain has none.
+    A key whose client cannot be made (unknown profile, expired SSO login) maps to the failure that every
+    widget of it gets, so other reports still run.
     """
-    config = AioConfig(
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        max_pool_connections=pool_size,
-        connect_timeout=min(timeout, 10.0),
-        read_timeout=timeout,
-    )
     clients: dict[ClientKey, WidgetImageClient | WidgetFailure] = {}
     async with contextlib.AsyncExitStack() as stack:
         for key in dict.fromkeys(keys):
+            config = AioConfig(
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                max_pool_connections=(pool_sizes or {}).get(key, 10),
+                connect_timeout=min(timeout, 10.0),
+                read_timeout=timeout,
+            )
             try:
-                clients[key] = WidgetImageClient(
-                    await stack.enter_async_context(await _create_client(key, endpoint_url, config)))
-            except (ProfileNotFound, NoCredentialsError, PartialCredentialsError) as exc:
+                client = await _create_client(key, endpoint_url, config, local=local)
+                clients[key] = WidgetImageClient(await stack.enter_async_context(client))
+            except BotoCoreError as exc:
                 clients[key] = translate_error(exc)
-            except NoRegionError as exc:  # cannot happen with a region from the spec, but say so if it does
-                raise SetupError(str(exc)) from exc
         yield clients
 
 
-async def _create_client(key: ClientKey, endpoint_url: str | None, config: AioConfig) -> Any:
-    if endpoint_url is not None and is_loopback(endpoint_url):
-        # The stand-in checks no signatures; a key per profile lets it throttle each one as AWS would
-        # each account, and a spec's production profile need not exist on the machine that previews it.
-        return AioSession().create_client(
-            "cloudwatch", region_name=key.region, endpoint_url=endpoint_url, config=config,
-            aws_access_key_id=f"local-{key.profile or 'default'}", aws_secret_access_key=LOCAL_SECRET)
-    session = AioSession(profile=key.profile)
-    if await session.get_credentials() is None:
-        raise NoCredentialsError()
-    return session.create_client("cloudwatch", region_name=key.region, endpoint_url=endpoint_url, config=config)
+async def _create_client(key: ClientKey, endpoint_url: str | None, config: AioConfig, *, local: bool) -> Any:
+    if not local:
+        session = AioSession(profile=key.profile)
+        if endpoint_url is None or not is_loopback(endpoint_url):
+            if await session.get_credentials() is None:
+                raise NoCredentialsError()
+            return session.create_client("cloudwatch", region_name=key.region, endpoint_url=endpoint_url,
+                                         config=config)
+        # A loopback endpoint may be a tunnel to AWS (needs the profile's credentials) or a stand-in, where
+        # a spec's production profile need not exist: use the profile when it works, else a local key.
+        with contextlib.suppress(*_CREDENTIAL_ERRORS):
+            if await session.get_credentials() is not None:
+                return session.create_client("cloudwatch", region_name=key.region, endpoint_url=endpoint_url,
+                                             config=config)
+    return AioSession().create_client(
+        "cloudwatch", region_name=key.region, endpoint_url=endpoint_url, config=config,
+        aws_access_key_id=f"local-{key.profile or 'default'}", aws_secret_access_key=LOCAL_SECRET)

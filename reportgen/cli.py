@@ -9,14 +9,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
+import math
+import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from reportgen import __version__
-from reportgen.errors import ReportgenError, SetupError, SpecError
+from reportgen.errors import ReportgenError, SetupError, SpecError, UsageError
 from reportgen.fetch import RetryPolicy
 from reportgen.model import ReportPlan, ReportSpec
 from reportgen.periods import default_report_date
@@ -31,7 +36,8 @@ EXIT_OK = 0           # every report complete
 EXIT_UNEXPECTED = 1   # a bug, or an environment that cannot run (missing extra, stand-in would not start)
 EXIT_BAD_INPUT = 2    # bad spec or arguments: nothing was rendered
 EXIT_PARTIAL = 3      # PDFs written, but some widgets are placeholders
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_TERMINATED = 143   # SIGTERM, e.g. a scheduler's time limit
 
 DEFAULT_SPECS = Path("report_specs")
 
@@ -56,7 +62,7 @@ def _errors_to_exit_codes() -> Iterator[_Outcome]:
     outcome = _Outcome()
     try:
         yield outcome
-    except SpecError as exc:
+    except (SpecError, UsageError) as exc:
         _error(str(exc))
         outcome.code = EXIT_BAD_INPUT
     except ReportgenError as exc:
@@ -85,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--date", type=_report_date, metavar="YYYY-MM-DD",
                      help="report date (default: today in each report's time zone)")
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--endpoint-url", metavar="URL", help="a CloudWatch endpoint, e.g. a running stand-in")
+    where.add_argument("--endpoint-url", type=_endpoint_url, metavar="URL",
+                       help="a CloudWatch endpoint, e.g. a running stand-in")
     where.add_argument("--local", action="store_true", help="start the local CloudWatch stand-in for this run")
     run.add_argument("--timeout", type=_positive, default=RetryPolicy.timeout, metavar="SECONDS",
                      help="time limit for one request (default: %(default)s)")
@@ -114,10 +121,27 @@ def _positive(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if value <= 0:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
     return value
+
+
+def _endpoint_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
+    return text
+
+
+def _output_folder(out: Path) -> None:
+    """Make sure the PDFs can be written before a single request is sent."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot use {out} as the output folder: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write to the output folder {out}")
 
 
 def _load(paths: Sequence[Path]) -> list[ReportSpec]:
@@ -137,9 +161,17 @@ def _run(options: argparse.Namespace) -> int:
     specs = _load(options.paths)
     now = datetime.now(UTC)
     plans = [make_plan(spec, options.date or default_report_date(spec.timezone, now), now) for spec in specs]
+    _output_folder(options.out)
+    # botocore logs some failures (an expired SSO login) with a traceback; reportgen reports them itself.
+    for name in ("botocore", "aiobotocore"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     progress = Progress.for_stream(sys.stderr, quiet=options.quiet)
     policy = RetryPolicy(attempts=options.attempts, timeout=options.timeout)
-    summary = asyncio.run(_run_async(plans, options, policy, progress, now))
+    try:
+        summary = asyncio.run(_run_async(plans, options, policy, progress, now))
+    except asyncio.CancelledError:  # SIGTERM, see _run_async
+        _error("terminated; no partial report was left behind")
+        return EXIT_TERMINATED
     if not options.quiet or summary.failed or summary.unwritten:
         print(summary.describe())
     if summary.unwritten:
@@ -152,11 +184,15 @@ async def _run_async(plans: list[ReportPlan], options: argparse.Namespace, polic
     from reportgen.pipeline import run_reports  # aiobotocore is slow to import; validate does not need it
     from reportgen.standin import local_standin
 
+    # A scheduler's SIGTERM cancels the run like Ctrl-C does, so the stand-in and workers are stopped too.
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     if not options.local:
         return await run_reports(plans, options.out, generated_at=now, endpoint_url=options.endpoint_url,
                                  policy=policy, progress=progress)
     async with local_standin() as standin:
-        return await standin.supervise(run_reports(plans, options.out, generated_at=now,
+        return await standin.supervise(run_reports(plans, options.out, generated_at=now, local=True,
                                                    endpoint_url=standin.endpoint_url, policy=policy,
                                                    progress=progress))
 

@@ -2,9 +2,11 @@
 
     ReportgenError                 base; the CLI prints it as one line, never a traceback
     ├── SpecError                  a report spec is wrong (exit 2); knows file, line and key
+    ├── UsageError                 a command-line argument is unusable (exit 2)
     ├── WidgetFailure              one widget could not be fetched (drawn as a placeholder, exit 3)
     │   ├── AwsError               CloudWatch answered with an error code
-    │   └── TransientError         no usable answer: connection refused or reset, timeout
+    │   ├── TransientError         no usable answer: connection refused or reset, timeout
+    │   └── CredentialsError       no usable credentials for the report's profile (nothing was sent)
     └── SetupError                 the environment is not fit to run (missing extra, stand-in won't start)
 """
 
@@ -35,6 +37,10 @@ class SpecError(ReportgenError):
         return f"{where}: {self.message}"
 
 
+class UsageError(ReportgenError):
+    """A command-line argument that cannot be used, found after parsing (e.g. an output folder that is a file)."""
+
+
 class WidgetFailure(ReportgenError):
     """A widget that could not be turned into an image; ``retryable`` says if trying again may help."""
 
@@ -62,6 +68,10 @@ class TransientError(WidgetFailure):
     """No usable answer at all (connection refused or reset, read timeout): always worth a retry."""
 
     retryable = True
+
+
+class CredentialsError(WidgetFailure):
+    """The report's profile or credentials cannot be used: missing, expired, misconfigured."""
 
 
 class SetupError(ReportgenError):

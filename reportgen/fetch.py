@@ -11,10 +11,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from reportgen.aws import is_throttle
-from reportgen.errors import AwsError, TransientError, WidgetFailure
+from reportgen.errors import TransientError, WidgetFailure
 from reportgen.model import WidgetRequest, WidgetResult
 from reportgen.ratelimit import StrictRateLimiter
 
@@ -27,10 +27,15 @@ class ImageSource(Protocol):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try for one widget. Delays use full jitter: a random wait up to the exponential cap."""
+    """How hard to try for one widget.
+
+    Retry n (from 0) waits ``base_delay * 2**n`` plus a random jitter of up to ``base_delay``, at most
+    ``max_delay``: the floor gives a throttled account time to recover, the jitter keeps widgets that
+    failed together from retrying together.
+    """
 
     attempts: int = 6         # in all, the first one included
-    base_delay: float = 0.5   # seconds; the cap doubles from here on each retry
+    base_delay: float = 0.5   # seconds before the first retry; doubles on each retry after it
     max_delay: float = 20.0   # seconds; no single wait is longer
     timeout: float = 30.0     # seconds for one attempt, not counting the wait for the rate limiter
 
@@ -46,7 +51,7 @@ async def fetch_widget(request: WidgetRequest, source: ImageSource | WidgetFailu
     attempts = throttled = 0
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.attempts),
-        wait=wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay),
+        wait=wait_exponential_jitter(multiplier=policy.base_delay, max=policy.max_delay, jitter=policy.base_delay),
         retry=retry_if_exception(lambda exc: isinstance(exc, WidgetFailure) and exc.retryable),
         reraise=True,
     )
@@ -66,15 +71,14 @@ async def fetch_widget(request: WidgetRequest, source: ImageSource | WidgetFailu
 
 async def _attempt(request: WidgetRequest, source: ImageSource, limiter: StrictRateLimiter,
                    timeout: float) -> bytes:
-    async with limiter:
-        pass  # the limiter spaces out request starts; a slow answer need not hold up the next one
+    await limiter.acquire()  # spaces out request starts; a slow answer need not hold up the next one
     try:
         async with asyncio.timeout(timeout):
             png = await source.get_widget_image(request.metric_widget)
     except TimeoutError as exc:
         raise TransientError(f"no answer within {timeout:g} s") from exc
     if not png.startswith(PNG_SIGNATURE):
-        raise AwsError("CloudWatch answered with something that is not a PNG image", code="NotAnImage")
+        raise WidgetFailure("CloudWatch answered with something that is not a PNG image")
     return png
 
 

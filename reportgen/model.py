@@ -7,7 +7,7 @@ so a plan and its results can be handed to a worker process that builds the PDF.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,7 @@ class ReportSpec:
     layout: Layout
     sections: tuple[Section, ...]
     description: str | None = None
+    period_line: int | None = None  # where the period is written (its `start` if custom), for plan errors
 
     @property
     def tz(self) -> ZoneInfo:
@@ -131,7 +132,7 @@ class WidgetResult:
     error: str | None = None       # one line for the placeholder box, e.g. "InvalidParameterValue: …"
     error_code: str | None = None  # AWS error code when CloudWatch answered, else None
     attempts: int = 1
-    throttled: int = field(default=0)  # attempts answered with Throttling
+    throttled: int = 0             # attempts answered with Throttling
 
     @property
     def ok(self) -> bool:

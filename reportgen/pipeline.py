@@ -10,6 +10,8 @@ import asyncio
 import functools
 import multiprocessing
 import os
+import signal
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from reportgen.model import ReportPlan, WidgetResult
 from reportgen.progress import Progress
 from reportgen.ratelimit import StrictRateLimiter, max_in_any_window
 
-MAX_POOL_CONNECTIONS = 100
+MAX_POOL_CONNECTIONS = 100  # per client; at 20 requests/s that allows 5 s of latency before queueing
 
 
 @dataclass(frozen=True)
@@ -78,25 +80,34 @@ async def run_reports(
     *,
     generated_at: datetime,
     endpoint_url: str | None = None,
+    local: bool = False,
     policy: RetryPolicy = DEFAULT_POLICY,
     progress: Progress | None = None,
     executor: Executor | None = None,
 ) -> RunSummary:
-    """Fetch, assemble and write every report; a widget's failure is recorded, never raised."""
+    """Fetch, assemble and write every report; a widget's failure is recorded, never raised.
+
+    A report none of whose widgets could be fetched is not written (a page of error boxes is no report,
+    and it must not replace a good one from an earlier run); it counts as unwritten.
+    """
     progress = progress or Progress(quiet=True)
     loop = asyncio.get_running_loop()
     started = loop.time()
     keys = {plan.spec.id: ClientKey.of(plan.spec.aws) for plan in plans}
     limiters: dict[ClientKey, StrictRateLimiter] = {}
+    widgets: Counter[ClientKey] = Counter()
     for plan in plans:
         limiters.setdefault(keys[plan.spec.id], StrictRateLimiter(plan.spec.aws.rate_limit))
-    pool_size = min(MAX_POOL_CONNECTIONS, max(10, max((len(p.widgets) for p in plans), default=0)))
+        widgets[keys[plan.spec.id]] += len(plan.widgets)
+    # Enough connections for every request a client may have in flight, so none waits for one after its
+    # turn at the limiter (that would bunch requests up on the wire).
+    pool_sizes = {key: max(10, min(count, MAX_POOL_CONNECTIONS)) for key, count in widgets.items()}
     own_executor = executor is None
     if executor is None:
         executor = pdf_executor(len(plans))
     summary = RunSummary()
     try:
-        async with open_clients(set(keys.values()), endpoint_url=endpoint_url, pool_size=pool_size,
+        async with open_clients(limiters, endpoint_url=endpoint_url, local=local, pool_sizes=pool_sizes,
                                 timeout=policy.timeout) as clients:
 
             async def one_report(plan: ReportPlan) -> ReportOutcome:
@@ -104,9 +115,13 @@ async def run_reports(
                 progress.report_started(plan)
                 results = await _fetch_report(plan, clients[key], limiters[key], policy, progress)
                 path = out_dir / plan.output_name
+                if not any(result.ok for result in results):
+                    error = f"no widget could be fetched, so {path} was not written; first error: {results[0].error}"
+                    progress.warn(f"{plan.spec.id}: {error}")
+                    return ReportOutcome(plan, results, path, error=error)
                 try:
                     await loop.run_in_executor(executor, functools.partial(write_pdf, plan, results, path,
-                                                                       generated_at=generated_at))
+                                                                           generated_at=generated_at))
                 except Exception as exc:  # one report that cannot be written must not lose the others
                     progress.warn(f"{plan.spec.id}: could not write {path}: {exc}")
                     return ReportOutcome(plan, results, path, error=str(exc) or type(exc).__name__)
@@ -150,4 +165,11 @@ def pdf_executor(reports: int) -> ProcessPoolExecutor:
     """Worker processes for PDF building. 'spawn', because forking a process that runs an event loop and
     a connection pool is unsafe."""
     workers = max(1, min(reports, os.cpu_count() or 1, 4))
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_sigint)
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C reaches the whole process group; the parent cancels the run and shuts the pool down, so a
+    # worker need not die mid-report (and print a KeyboardInterrupt traceback) on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

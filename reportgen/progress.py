@@ -1,8 +1,9 @@
 """What a run tells the person (or the log) watching it.
 
 On a terminal one status line is redrawn with each report's widgets done/total; elsewhere, and with
-``--quiet``, nothing is redrawn and only finished reports (or nothing but errors) are printed, one line
-each, so cron mail and log files stay readable. ``NO_COLOR`` turns colour off.
+``--quiet``, nothing is redrawn and only finished reports (or nothing but failures) are printed, one line
+each, so cron mail and log files stay readable. A widget that fails always gets a line saying why: the
+PDF is not where someone reading the log at 3 a.m. should have to look. ``NO_COLOR`` turns colour off.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.quiet = quiet
         if color is None:
-            color = self.stream.isatty() and "NO_COLOR" not in os.environ
+            color = self.stream.isatty() and not os.environ.get("NO_COLOR")
         self.color = color
         self._done: dict[str, int] = {}
         self._failed: dict[str, int] = {}
@@ -44,7 +45,10 @@ class Progress:
 
     def widget_done(self, plan: ReportPlan, result: WidgetResult) -> None:
         self._done[plan.spec.id] += 1
-        self._failed[plan.spec.id] += not result.ok
+        if not result.ok:
+            self._failed[plan.spec.id] += 1
+            failed = self._paint("failed", _RED)
+            self.emit(f'{plan.spec.id}: widget "{result.request.title}" {failed}: {result.error}')
 
     def report_written(self, plan: ReportPlan, path: str) -> None:
         report = plan.spec.id

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from types import TracebackType
 
 from aiolimiter import AsyncLimiter
 
@@ -22,8 +21,8 @@ DEFAULT_MARGIN = 0.03
 class StrictRateLimiter:
     """Lets at most ``rate`` acquisitions through in any window of one second, spaced evenly.
 
-    Use as ``async with limiter:`` around each attempt, retries included. Create it inside the running
-    event loop; it keeps the loop time of every acquisition so a run can report the rate it achieved.
+    ``await limiter.acquire()`` before each attempt, retries included. Create it inside the running event
+    loop; it keeps the loop time of every acquisition so a run can report the rate it achieved.
     """
 
     __slots__ = ("rate", "_bucket", "_loop", "granted")
@@ -38,17 +37,13 @@ class StrictRateLimiter:
         self._loop = asyncio.get_running_loop()
         self.granted: list[float] = []  # loop times of every acquisition, oldest first
 
-    async def __aenter__(self) -> None:
+    async def acquire(self) -> None:
+        """Wait for this request's turn. Waiters are served in the order they arrived."""
         await self._bucket.acquire()
         self.granted.append(self._loop.time())
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        return None
-
     def __repr__(self) -> str:
-        waiting = len(getattr(self._bucket, "_waiters", ()))
-        return f"<StrictRateLimiter rate={self.rate}/s granted={len(self.granted)} waiting={waiting}>"
+        return f"<StrictRateLimiter rate={self.rate}/s granted={len(self.granted)}>"
 
 
 def max_in_any_window(times: Sequence[float], window: float = 1.0) -> int:

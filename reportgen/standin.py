@@ -55,14 +55,8 @@ class LocalStandIn:
                     await task
         if task.done() and not task.cancelled():
             return task.result()
-        raise SetupError(f"the local CloudWatch stand-in stopped during the run ({self.last_words()})")
-
-    def last_words(self) -> str:
-        """Its exit status and the last line it logged, for error messages."""
-        self._log.seek(0)
-        lines = [line.strip() for line in self._log.read().decode(errors="replace").splitlines() if line.strip()]
-        said = f"; it last logged: {lines[-1]}" if lines else ""
-        return f"exit status {self._process.poll()}{said}"
+        raise SetupError(f"the local CloudWatch stand-in stopped during the run "
+                         f"({_last_words(self._process, self._log)})")
 
 
 @contextlib.asynccontextmanager
@@ -82,12 +76,19 @@ async def local_standin(*extra_args: str) -> AsyncIterator[LocalStandIn]:
             match = _READY.match(line)
             if match is None:
                 await asyncio.to_thread(_stop, process)
-                raise SetupError(f"the local CloudWatch stand-in did not start "
-                                 f"({LocalStandIn('', process, log).last_words()})")
+                raise SetupError(f"the local CloudWatch stand-in did not start ({_last_words(process, log)})")
             yield LocalStandIn(match.group(1).decode(), process, log)
         finally:
             await asyncio.to_thread(_stop, process)
             process.stdout.close()
+
+
+def _last_words(process: subprocess.Popen[bytes], log: IO[bytes]) -> str:
+    """Its exit status and the last line it logged, for error messages."""
+    log.seek(0)
+    lines = [line.strip() for line in log.read().decode(errors="replace").splitlines() if line.strip()]
+    said = f"; it last logged: {lines[-1]}" if lines else ""
+    return f"exit status {process.poll()}{said}"
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -11,14 +11,21 @@ import pytest
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
+    CredentialRetrievalError,
     EndpointConnectionError,
+    InvalidConfigError,
     NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
     ProfileNotFound,
     ReadTimeoutError,
+    SSOTokenLoadError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
 )
 
 from reportgen.aws import ClientKey, WidgetImageClient, is_loopback, open_clients, translate_error
-from reportgen.errors import AwsError, TransientError, WidgetFailure
+from reportgen.errors import AwsError, CredentialsError, TransientError, WidgetFailure
 from reportgen.local import BackgroundStandIn
 
 WIDGET = '{"metrics": [["AWS/EC2", "CPUUtilization", "InstanceId", "i-1"]], "width": 300, "height": 200}'
@@ -41,9 +48,15 @@ def client_error(code: str, status: int) -> ClientError:
     (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), TransientError, None, True),
     (ConnectTimeoutError(endpoint_url="http://127.0.0.1:1"), TransientError, None, True),
     (ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), TransientError, None, True),
-    (TimeoutError(), TransientError, None, True),
-    (NoCredentialsError(), WidgetFailure, "NoCredentials", False),
-    (ProfileNotFound(profile="prod"), WidgetFailure, "ProfileNotFound", False),
+    (NoCredentialsError(), CredentialsError, None, False),
+    (ProfileNotFound(profile="prod"), CredentialsError, None, False),
+    (PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"), CredentialsError, None, False),
+    (CredentialRetrievalError(provider="process", error_msg="exit 1"), CredentialsError, None, False),
+    (TokenRetrievalError(provider="sso", error_msg="expired"), CredentialsError, None, False),
+    (SSOTokenLoadError(error_msg="no token"), CredentialsError, None, False),
+    (UnauthorizedSSOTokenError(), CredentialsError, None, False),
+    (InvalidConfigError(error_msg="source_profile missing"), CredentialsError, None, False),
+    (NoRegionError(), WidgetFailure, None, False),
 ])
 def test_translate_error(exc: BaseException, kind: type[WidgetFailure], code: str | None, retryable: bool) -> None:
     failure = translate_error(exc)
@@ -130,14 +143,14 @@ async def test_an_unknown_profile_fails_its_widgets_not_the_run() -> None:
     key = ClientKey("no-such-profile", "eu-west-1")
     async with open_clients([key], endpoint_url="https://monitoring.eu-west-1.amazonaws.com") as clients:
         failure = clients[key]
-    assert isinstance(failure, WidgetFailure) and failure.code == "ProfileNotFound"
+    assert isinstance(failure, CredentialsError) and "no-such-profile" in str(failure)
 
 
 async def test_missing_credentials_fail_its_widgets_not_the_run() -> None:
     key = ClientKey(None, "eu-west-1")
     async with open_clients([key], endpoint_url="https://monitoring.eu-west-1.amazonaws.com") as clients:
         failure = clients[key]
-    assert isinstance(failure, WidgetFailure) and failure.code == "NoCredentials"
+    assert isinstance(failure, CredentialsError) and "Unable to locate credentials" in str(failure)
 
 
 async def test_each_profile_reaches_the_standin_with_its_own_key(
@@ -150,3 +163,21 @@ async def test_each_profile_reaches_the_standin_with_its_own_key(
             assert isinstance(client, WidgetImageClient)
             await client.get_widget_image(WIDGET)
     assert set(standin.stats()["keys"]) == {"local-alpha", "local-beta"}
+
+
+async def test_a_loopback_endpoint_uses_real_credentials_when_there_are_some(
+        make_standin: Callable[..., BackgroundStandIn], monkeypatch: pytest.MonkeyPatch) -> None:
+    # e.g. an SSH tunnel to CloudWatch on localhost: it must be signed with the real key
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIATUNNELEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    standin = make_standin()
+    tunnel, local = ClientKey(None, "us-east-1"), ClientKey(None, "eu-west-1")
+    async with open_clients([tunnel], endpoint_url=standin.endpoint_url) as clients:
+        client = clients[tunnel]
+        assert isinstance(client, WidgetImageClient)
+        await client.get_widget_image(WIDGET)
+    async with open_clients([local], endpoint_url=standin.endpoint_url, local=True) as clients:
+        client = clients[local]
+        assert isinstance(client, WidgetImageClient)
+        await client.get_widget_image(WIDGET)
+    assert set(standin.stats()["keys"]) == {"AKIATUNNELEXAMPLE", "local-default"}

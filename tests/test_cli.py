@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,7 @@ def test_failed_widgets_exit_3_and_quiet_still_reports_them(make_standin, tmp_pa
     assert code == EXIT_PARTIAL
     captured = capsys.readouterr()
     assert "1 failed" in captured.out and "1 failed" in captured.err
+    assert 'cli-report: widget "Broken widget" failed: InvalidParameterValue: ' in captured.err
 
 
 def test_quiet_success_prints_nothing(standin: BackgroundStandIn, tmp_path: Path,
@@ -87,6 +89,8 @@ def test_quiet_success_prints_nothing(standin: BackgroundStandIn, tmp_path: Path
 @pytest.mark.parametrize("args, message", [
     (["run", "--date", "26/11/2026"], "not a date in YYYY-MM-DD form"),
     (["run", "--timeout", "0"], "not a positive number"),
+    (["run", "--timeout", "nan"], "not a positive number"),
+    (["run", "--endpoint-url", "notaurl"], "not an http(s) URL"),
     (["run", "--local", "--endpoint-url", "http://127.0.0.1:1"], "not allowed with argument"),
 ])
 def test_bad_arguments_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -112,3 +116,45 @@ def test_local_without_its_extra_says_what_to_install() -> None:
     assert done.returncode == EXIT_UNEXPECTED
     assert "pip install 'reportgen[local]'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_any_request(
+        standin: BackgroundStandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path, profile="cli-out-file")
+    (tmp_path / "out").write_text("not a folder")
+    code = main(["run", str(spec), "--out", str(tmp_path / "out"), "--endpoint-url", standin.endpoint_url])
+    assert code == EXIT_BAD_INPUT
+    assert f"cannot use {tmp_path / 'out'} as the output folder" in capsys.readouterr().err
+    assert "local-cli-out-file" not in standin.stats()["keys"]
+
+
+@pytest.mark.parametrize("signum, code, word", [(signal.SIGINT, 130, "interrupted"),
+                                                (signal.SIGTERM, 143, "terminated")])
+def test_a_signal_mid_run_stops_cleanly_and_keeps_the_old_report(
+        make_standin, tmp_path: Path, signum: int, code: int, word: str) -> None:  # type: ignore[no-untyped-def]
+    standin = make_standin()
+    standin.add_fault("InvalidParameterValue", status=400, count=-1, match_title="Broken")
+    spec = write_spec(tmp_path, profile="cli-signal")
+    widgets = "".join(f"      - title: W{n}\n        metrics: [[AWS/EC2, CPUUtilization, InstanceId, i-{n}]]\n"
+                      for n in range(60))
+    cpu = "      - title: CPU\n        metrics: [[AWS/EC2, CPUUtilization, InstanceId, i-1]]\n"
+    spec.write_text(spec.read_text().replace(cpu, "") + widgets)
+    old = tmp_path / "out" / "cli-report-2026-11-25.pdf"
+    old.parent.mkdir()
+    old.write_bytes(b"%PDF-1.4 the report as it was")
+    with subprocess.Popen([sys.executable, "-m", "reportgen", "run", str(spec), "--out", str(old.parent),
+                           "--date", "2026-11-25", "--endpoint-url", standin.endpoint_url],
+                          stderr=subprocess.PIPE, text=True) as process:
+        assert process.stderr is not None
+        for line in process.stderr:  # the broken widget fails at once; the other 60 take 3 s
+            if 'widget "Broken widget" failed' in line:
+                break
+        else:
+            pytest.fail(f"the run ended before the broken widget was reported: exit {process.wait()}")
+        process.send_signal(signum)
+        rest = process.stderr.read()
+        assert process.wait(timeout=60) == code
+    assert f"error: {word}; no partial report was left behind" in rest
+    assert "Traceback" not in rest
+    assert old.read_bytes() == b"%PDF-1.4 the report as it was"
+    assert [p.name for p in old.parent.iterdir()] == [old.name]

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from reportgen.errors import AwsError, TransientError, WidgetFailure
+from reportgen.errors import AwsError, CredentialsError, TransientError
 from reportgen.fetch import PNG_SIGNATURE, RetryPolicy, fetch_widget
 from reportgen.model import WidgetRequest, WidgetResult
 from reportgen.ratelimit import StrictRateLimiter
@@ -55,16 +55,27 @@ async def test_throttling_is_retried_until_it_succeeds() -> None:
 
 
 @pytest.mark.looptime
-async def test_backoff_waits_stay_under_exponential_caps() -> None:
+async def test_backoff_doubles_from_the_base_delay_with_jitter_on_top() -> None:
     error = AwsError("boom", code="InternalServiceError", status=500, retryable=True)
     source = ScriptedSource(error)
     result, _ = await fetch(source)
     waits = [b - a for a, b in zip(source.calls, source.calls[1:])]
-    caps = [min(POLICY.max_delay, POLICY.base_delay * 2 ** n) for n in range(len(waits))]
+    floors = [min(POLICY.max_delay, POLICY.base_delay * 2 ** n) for n in range(len(waits))]
     assert len(source.calls) == POLICY.attempts
-    assert all(wait <= cap + 0.06 for wait, cap in zip(waits, caps))  # + one limiter slot
+    for wait, floor in zip(waits, floors):
+        # at least the exponential floor; at most that, the jitter, and one limiter slot
+        assert floor <= wait <= min(POLICY.max_delay, floor + POLICY.base_delay) + 1 / 20 + 1e-9
     assert result.error == "InternalServiceError: boom (after 5 attempts)"
     assert result.error_code == "InternalServiceError"
+
+
+@pytest.mark.looptime
+async def test_waits_never_exceed_the_maximum() -> None:
+    source = ScriptedSource(TransientError("reset"))
+    await fetch(source, RetryPolicy(attempts=8, base_delay=1.0, max_delay=3.0))
+    waits = [b - a for a, b in zip(source.calls, source.calls[1:])]
+    assert max(waits) <= 3.0 + 1 / 20 + 1e-9
+    assert waits[-1] >= 3.0  # the floor has reached the cap
 
 
 @pytest.mark.looptime
@@ -96,12 +107,12 @@ async def test_connection_errors_are_retried_then_reported() -> None:
 @pytest.mark.looptime
 async def test_an_answer_that_is_not_a_png_fails_the_widget() -> None:
     result, _ = await fetch(ScriptedSource(b"<html>oops</html>"))
-    assert (result.attempts, result.error_code) == (1, "NotAnImage")
+    assert (result.attempts, result.error) == (1, "CloudWatch answered with something that is not a PNG image")
 
 
 async def test_a_widget_without_a_client_fails_without_a_request() -> None:
-    failure = WidgetFailure("The config profile (prod) could not be found", code="ProfileNotFound")
+    failure = CredentialsError("The config profile (prod) could not be found")
     limiter = StrictRateLimiter(20)
     result = await fetch_widget(REQUEST, failure, limiter, POLICY)
-    assert (result.ok, result.attempts, result.error_code) == (False, 0, "ProfileNotFound")
+    assert (result.ok, result.attempts, result.error) == (False, 0, "The config profile (prod) could not be found")
     assert not limiter.granted

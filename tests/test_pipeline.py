@@ -154,3 +154,20 @@ async def test_never_more_than_the_limit_in_any_second(
     stats = standin.stats()
     assert (summary.failed, summary.throttled, stats["throttled"]) == (0, 0, 0)
     assert summary.max_in_any_second <= 20 and stats["max_in_any_second"] <= 20
+
+
+async def test_a_report_with_no_widget_at_all_is_not_written(
+        make_standin: Callable[..., BackgroundStandIn], pdf_workers: ProcessPoolExecutor,
+        make_plan_for: MakePlan, tmp_path: Path) -> None:
+    standin = make_standin()
+    standin.add_fault("AccessDenied", status=403, count=-1, match_title="Denied",
+                      message="User is not authorized to perform cloudwatch:GetMetricWidgetImage")
+    plan = make_plan_for("theta", ["Denied one", "Denied two"], profile="pipeline-none")
+    good = tmp_path / plan.output_name
+    good.write_bytes(b"%PDF-1.4 an earlier good report for the same date")
+    summary = await run([plan], tmp_path, standin, pdf_workers, policy=QUICK)
+
+    assert (summary.failed, summary.unwritten) == (2, 1)
+    assert "no widget could be fetched" in (summary.reports[0].error or "")
+    assert "not authorized" in (summary.reports[0].error or "")
+    assert good.read_bytes() == b"%PDF-1.4 an earlier good report for the same date"

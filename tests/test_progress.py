@@ -48,18 +48,19 @@ def test_a_terminal_gets_a_live_line_that_counts_widgets(monkeypatch: pytest.Mon
     assert "\x1b[31m1 failed\x1b[0m" in text
 
 
-def test_no_color_turns_colour_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
+@pytest.mark.parametrize("value, colour", [("1", False), ("", True)])
+def test_a_non_empty_no_color_turns_colour_off(monkeypatch: pytest.MonkeyPatch, value: str, colour: bool) -> None:
+    monkeypatch.setenv("NO_COLOR", value)
     stream = Terminal()
     feed(Progress.for_stream(stream, quiet=False))
-    assert "daily-ops: 3 widgets, 1 failed -> out/daily-ops.pdf" in stream.getvalue()
-    assert "\x1b[3" not in stream.getvalue()
+    assert ("\x1b[3" in stream.getvalue()) is colour
 
 
-def test_a_log_gets_one_plain_line_per_report() -> None:
+def test_a_log_gets_plain_lines_a_failed_widget_and_a_report() -> None:
     stream = io.StringIO()
     feed(Progress.for_stream(stream, quiet=False))
-    assert stream.getvalue() == "daily-ops: 3 widgets, 1 failed -> out/daily-ops.pdf\n"
+    assert stream.getvalue() == ('daily-ops: widget "CPU" failed: boom\n'
+                                 "daily-ops: 3 widgets, 1 failed -> out/daily-ops.pdf\n")
 
 
 def test_quiet_prints_only_reports_with_failures() -> None:
