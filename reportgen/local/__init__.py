@@ -4,7 +4,8 @@ botocore and aiobotocore reach it through ``endpoint_url``; it draws charts of d
 data, enforces CloudWatch's per-key rate limit and can inject faults for retry tests.
 
     widget      MetricWidget JSON → typed ``Widget`` (validation, the "." shorthand, times)
-    synthetic   deterministic data for a metric row over a time window
+    mathexpr    metric math: expression rows evaluated on the rows they name (arithmetic; functions by table)
+    synthetic   deterministic, plausible data for a metric row over a time window
     render      ``Widget`` → PNG bytes (matplotlib, in worker processes)
     protocols   AWS JSON 1.0 and query: requests in, results and errors out
     throttle    the per-access-key sliding-window limiter

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import matplotlib
 
@@ -40,8 +40,8 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
 from PIL import Image
 
-from reportgen.local import synthetic
-from reportgen.local.widget import HorizontalAnnotation, MetricRow, Widget, YAxis
+from reportgen.local import mathexpr, synthetic
+from reportgen.local.widget import HorizontalAnnotation, MetricRow, Widget, YAxis, math_program
 
 DPI = 100
 # CloudWatch's default palette, in the order it gives colours to rows.
@@ -241,7 +241,8 @@ class _Plane:
         self.transform = (Affine2D().translate(-x[0], -y[0])
                           .scale(box.width / (x[1] - x[0]), box.height / (y[1] - y[0]))
                           .translate(box.left, box.bottom))
-        self._clip = Bbox.from_bounds(box.left, box.bottom, box.width, box.height)
+        # A pixel of slack above and below, so a line at either end of the y range shows its full width.
+        self._clip = Bbox.from_bounds(box.left, box.bottom - 1, box.width, box.height + 2)
 
     def _add(self, artist: Artist, zorder: float) -> None:
         artist.set_transform(self.transform)
@@ -295,16 +296,29 @@ def _measure(text: str, points: float = SMALL_PT, bold: bool = False) -> tuple[f
     return width, height
 
 
-@lru_cache(maxsize=None)
+@cache
 def _font(points: float, bold: bool = False) -> FontProperties:
     return FontProperties(size=points, weight="bold" if bold else "normal")
 
 
+def row_series(widget: Widget) -> list[synthetic.Series]:
+    """The data drawn for each row, in row order, hidden rows included: synthetic data for a metric,
+    the evaluated expression (unitless) for a math row."""
+    data: list[synthetic.Series | None] = [
+        synthetic.series(row, widget.start, widget.end) if row.expression is None else None for row in widget.metrics]
+    evaluated = iter(math_program(widget.metrics).evaluate(
+        {row.id: series for row, series in zip(widget.metrics, data) if row.id and series is not None}))
+    return [series if series is not None else _unitless(next(evaluated)) for series in data]
+
+
+def _unitless(result: mathexpr.TimeSeries) -> synthetic.Series:
+    return synthetic.Series(result.timestamps, result.values, None)
+
+
 def _plots(widget: Widget) -> list[_Plot]:
-    plots = []
-    for index, row in enumerate(row for row in widget.metrics if row.visible):
-        data = synthetic.series(row, widget.start, widget.end)
-        plots.append(_Plot(row, data, row.color or PALETTE[index % len(PALETTE)], _label(row, data)))
+    shown = [(row, data) for row, data in zip(widget.metrics, row_series(widget)) if row.visible]
+    plots = [_Plot(row, data, row.color or PALETTE[index % len(PALETTE)], _label(row, data))
+             for index, (row, data) in enumerate(shown)]
     return _disambiguate(plots)
 
 
@@ -479,8 +493,9 @@ def _cartesian(page: _Page, plots: list[_Plot], labels: list[str], lines: list[_
     if not bare:
         for side, (_, _, ticks) in sides.items():
             _y_axis(page, planes[side], ticks, side, margins[side][0], legend_right)
+        # Under the data (zorder 2), so a series at zero stays visible on the axis.
         page.add(Line2D([box.left, box.right], [box.bottom, box.bottom], color=theme.axis, linewidth=0.8,
-                        transform=_PIXELS), 2.5)
+                        transform=_PIXELS), 1.5)
         if time_axis:
             _time_axis(page, planes["left"])
     _horizontal_annotations(planes, page)
@@ -496,6 +511,8 @@ def _y_ticks(lines: list[_Line], axis: YAxis, annotations: Sequence[HorizontalAn
     high = axis.max if axis.max is not None else max(highs, default=1.0)
     if high <= low:
         high = low + (abs(low) or 1.0)
+    if axis.max is None:  # headroom, so a steady series (4 hosts, 100 %) does not run along the top edge
+        high += 0.05 * (high - low)
     ticks = [float(t) for t in MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)]
     if axis.min is None and axis.max is None:
         return ticks

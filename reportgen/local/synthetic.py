@@ -1,11 +1,21 @@
 """Deterministic, plausible data for any metric row.
 
-Each value is a pure function of (namespace, metric name, dimensions, stat, timestamp): the same point
-has the same value in every window that contains it, so the same request always draws the same image.
-The metric name picks a shape (CPU percent with a daily cycle, latency in seconds with spikes, error
-counts that are mostly zero with rare bursts, free storage slowly draining, …); the dimensions give each
-series its own level and phase. A metric whose name starts with ``NoData`` has no data points, so
-callers can test CloudWatch's empty graph.
+Each value is a pure function of (namespace, metric name, dimensions, stat, period, timestamp): the same
+point has the same value in every window that contains it, so the same request always draws the same image.
+
+The data is made the way CloudWatch keeps it: a metric has a value each minute, and a point of a longer
+period aggregates the minutes in it. Average is their mean and Sum the mean times the number of minutes
+(SampleCount); Maximum and Minimum are the extremes reached within them; a percentile is the mean of the
+minutes' own percentiles (for whole-number metrics, the percentile of the minute values). So at every
+point Minimum ≤ pNN ≤ Maximum, percentiles rise with NN and Minimum ≤ Average ≤ Maximum. A period longer
+than an hour samples 60 evenly spaced minutes.
+
+A table matches the row's namespace, metric name and dimensions to a shape: its unit, level, daily and
+weekly rhythm, drift, noise, incidents and spread (latency in milliseconds for API Gateway and in seconds
+for a load balancer, host counts that are small and steady, billing that climbs through the month, …).
+Metrics of one family (a load balancer's requests and its errors) share their rhythm and incidents, so
+the math that combines them gives plausible ratios. A metric whose name starts with ``NoData`` has no data
+points, so callers can test CloudWatch's empty graph.
 """
 
 from __future__ import annotations
@@ -13,8 +23,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +36,7 @@ from reportgen.local.widget import MetricRow
 # automatic period, a longer window is drawn with the next coarser of these periods.
 MAX_POINTS = 2880
 _COARSER_PERIODS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86_400)
+_MINUTES_PER_POINT = 60  # at most; a longer period samples this many of its minutes
 _DAY = 86_400
 _WANDER_KNOT = 7_200  # seconds between the random knots of the slow wander
 _DRAIN_DAYS = 30
@@ -33,40 +45,113 @@ _DRAIN_DAYS = 30
 @dataclass(frozen=True)
 class _Shape:
     unit: str | None
-    level: float         # typical Average (for counts: events per minute)
-    daily: float = 0.0   # relative amplitude of the daily cycle
-    wander: float = 0.1  # relative amplitude of slow random drift
-    jitter: float = 0.05  # relative point-to-point noise
-    spikes: float = 0.0  # chance of a spike per point
-    spike_size: float = 3.0  # a spike multiplies the value by 1 + spike_size × (0.5 … 1.5)
-    spread: float = 0.3  # how far Maximum and Minimum stray from Average, relative
+    level: float          # typical value of one minute (for counts: events per minute)
+    daily: float = 0.0    # relative amplitude of the daily cycle
+    wander: float = 0.1   # relative amplitude of slow random drift
+    jitter: float = 0.05  # relative minute-to-minute noise
+    spikes: float = 0.0   # chance that an episode is an incident …
+    spike_size: float = 3.0  # … which multiplies the value by 1 + spike_size × (0.5 … 1.5)
+    episode: int = 300    # seconds an incident lasts
+    sigma: float = 0.3    # spread of the values within a minute (lognormal σ): sets Maximum, Minimum, pNN
     ceiling: float | None = None
-    drain: float = 0.0   # relative fall over a 30-day cycle that then starts afresh (storage filling up)
-    count: bool = False  # events: Sum scales with the period and comes out whole
-    weekend: float = 1.0  # factor on Saturdays and Sundays
+    drain: float = 0.0    # relative fall over a 30-day cycle that then starts afresh (storage filling up)
+    whole: bool = False   # whole numbers each minute: events, hosts, messages
+    holds: int = 1        # seconds a value holds before it changes (a gauge that seldom moves, billing)
+    weekend: float = 1.0  # factor on Saturdays and Sundays (UTC)
+    variety: float = 0.4  # how far one series' level strays from another's, relative
+    family: str | None = None  # same family and dimensions: shared rhythm, drift, incidents and rounding
+    complement: float | None = None  # drawn as complement − the shape: full but for dips (healthy hosts)
+    month_to_date: bool = False  # a running total since the 1st of the month
 
 
-# First match wins: "HTTPCode_Target_5XX_Count" is an error count before it is a count.
+# Mostly no errors; now and then an incident fails a few percent of the requests for a quarter of an hour.
+_ERRORS = _Shape("Count", 0.03, daily=0.5, wander=0.5, jitter=0.3, spikes=0.001, spike_size=1500, episode=900,
+                 whole=True)
+_UNHEALTHY_HOSTS = _Shape("Count", 0.002, wander=0, jitter=0, spikes=0.004, spike_size=500, episode=900,
+                          whole=True, variety=0, family="hosts")
+_API_LATENCY = _Shape("Milliseconds", 70, daily=0.25, wander=0.2, jitter=0.1, spikes=0.004, spike_size=1.5,
+                      episode=900, sigma=0.6, variety=0.15, family="api-latency")
+_LAMBDA = _Shape("Count", 30, daily=0.6, wander=0.15, jitter=0.1, whole=True, weekend=0.7, family="lambda")
+_ALB = _Shape("Count", 1200, daily=0.6, wander=0.15, jitter=0.05, whole=True, weekend=0.7, family="alb")
+_API = replace(_ALB, level=800, family="api")
+_RDS_LATENCY = _Shape("Seconds", 0.0015, daily=0.2, wander=0.25, jitter=0.2, spikes=0.003, spike_size=3, sigma=0.4)
+# AWS updates estimated charges several times a day.
+_BILLING = _Shape(None, 6500, sigma=0, holds=6 * 3600, variety=0.1, month_to_date=True)
+_CONCURRENCY = _Shape("Count", 60, daily=0.6, wander=0.2, jitter=0.1, spikes=0.003, spike_size=1.5, whole=True,
+                      weekend=0.7, family="concurrency")
+_SQS_MESSAGES = _Shape("Count", 600, daily=0.6, wander=0.15, jitter=0.04, whole=True, weekend=0.8, family="sqs")
+_CAPACITY = _Shape("Count", 2400, daily=0.6, wander=0.15, jitter=0.08, weekend=0.75, family="capacity")
+
+# Matched against "Namespace/MetricName Dim=Value …"; the first match wins, so specific rows go first
+# ("HTTPCode_Target_5XX_Count" is an error count before it is a count).
 _SHAPES: tuple[tuple[re.Pattern[str], _Shape], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), shape) for pattern, shape in (
-    (r"5xx|4xx|error|fault|throttl|fail|deadletter|rejected",
-     _Shape("Count", 0.08, daily=0.5, wander=0.5, jitter=0.3, spikes=0.01, spike_size=30, spread=1.0, count=True)),
-    (r"free|available", _Shape("Bytes", 2.5e11, wander=0.002, jitter=0.0005, spread=0.001, drain=0.3)),
-    (r"latency|responsetime",
-     _Shape("Seconds", 0.12, daily=0.3, wander=0.2, jitter=0.15, spikes=0.03, spike_size=5, spread=1.5)),
-    (r"duration",
-     _Shape("Milliseconds", 180, daily=0.2, wander=0.2, jitter=0.2, spikes=0.02, spike_size=4, spread=1.2)),
-    (r"cpu|utilization|percent|memory",
-     _Shape("Percent", 32, daily=0.55, wander=0.25, jitter=0.08, spikes=0.005, spike_size=0.6, ceiling=100)),
-    (r"approximate|queue|depth|backlog", _Shape("Count", 20, wander=0.6, jitter=0.2, spikes=0.02, spike_size=6)),
-    (r"connections", _Shape("Count", 40, daily=0.4, wander=0.2, jitter=0.08, spread=0.4)),
-    (r"count|invocations|requests|messages|hits|executions",
-     _Shape("Count", 1200, daily=0.6, wander=0.15, jitter=0.05, count=True, weekend=0.7)),
+    # A status check is 0 or 1 each minute, and fails now and then.
+    (r"StatusCheckFailed", _Shape("Count", 0.0004, wander=0.5, jitter=0.3, whole=True, ceiling=1, variety=0.2)),
+    # The share of Route 53's checkers that see the endpoint healthy: 100 but for rare dips.
+    (r"/HealthCheckPercentageHealthy", _Shape("Percent", 0.03, wander=0.5, jitter=1.0, spikes=0.002,
+                                              spike_size=150, episode=900, sigma=0.2, complement=100)),
+    # Four hosts behind the target group; now and then one fails its checks for a while.
+    (r"/UnHealthyHostCount", _UNHEALTHY_HOSTS),
+    (r"/HealthyHostCount", replace(_UNHEALTHY_HOSTS, complement=4)),
+    (r"^AWS/ApplicationELB/RequestCount", _ALB),
+    (r"^AWS/ApplicationELB/HTTPCode_Target_5XX", replace(_ERRORS, level=0.015, spike_size=5000, family="alb")),
+    (r"^AWS/ApplicationELB/HTTPCode_ELB_5XX", replace(_ERRORS, level=0.01, spikes=0.0005, family="alb")),
+    (r"^AWS/ApiGateway/Count", _API),
+    (r"^AWS/ApiGateway/4XX", _Shape("Count", 1.5, daily=0.6, wander=0.3, jitter=0.2, whole=True, weekend=0.7,
+                                    family="api")),
+    (r"^AWS/ApiGateway/5XX", replace(_ERRORS, family="api")),
+    (r"^AWS/ApiGateway/Latency", _API_LATENCY),
+    (r"^AWS/ApiGateway/IntegrationLatency", replace(_API_LATENCY, level=55)),
+    # Thousands of invocations an hour, a fraction of a percent of them errors, throttles rarer still.
+    (r"^AWS/Lambda/Invocations", _LAMBDA),
+    (r"^AWS/Lambda/Errors", replace(_LAMBDA, level=0.05, jitter=0.3, spikes=0.003, spike_size=15, episode=900)),
+    (r"^AWS/Lambda/Throttles", replace(_LAMBDA, level=0.01, jitter=0.5, spikes=0.003, spike_size=400,
+                                       episode=900)),
+    (r"^AWS/Lambda/ConcurrentExecutions", _CONCURRENCY),
+    (r"^AWS/Lambda/UnreservedConcurrentExecutions", replace(_CONCURRENCY, level=35)),
+    (r"^AWS/DynamoDB/ConsumedReadCapacityUnits", _CAPACITY),
+    (r"^AWS/DynamoDB/ConsumedWriteCapacityUnits", replace(_CAPACITY, level=800)),
+    (r"^AWS/DynamoDB/SuccessfulRequestLatency", _Shape("Milliseconds", 6, daily=0.1, wander=0.2, jitter=0.15,
+                                                       spikes=0.003, spike_size=3, sigma=0.5, variety=0.5)),
+    (r"^AWS/RDS/ReadLatency", _RDS_LATENCY),
+    (r"^AWS/RDS/WriteLatency", replace(_RDS_LATENCY, level=0.003)),
+    (r"^AWS/SQS/ApproximateAgeOfOldestMessage", _Shape("Seconds", 20, daily=0.3, wander=0.5, jitter=0.3,
+                                                        spikes=0.004, spike_size=12, episode=1800, whole=True)),
+    # A dead-letter queue holds a few messages for hours, until someone redrives them.
+    (r"^AWS/SQS/ApproximateNumberOfMessages.* QueueName=\S*(dlq|dead)", _Shape("Count", 2, wander=1.0, jitter=0,
+                                                                              whole=True, holds=4 * 3600)),
+    (r"^AWS/SQS/NumberOfMessagesSent", _SQS_MESSAGES),
+    (r"^AWS/SQS/NumberOfMessagesReceived", replace(_SQS_MESSAGES, level=612)),
+    (r"^AWS/SQS/NumberOfMessagesDeleted", replace(_SQS_MESSAGES, level=594)),
+    (r"^AWS/CloudFront/Requests", _Shape("Count", 400, daily=0.6, wander=0.15, jitter=0.06, whole=True, weekend=0.8,
+                                         family="cloudfront")),
+    (r"^AWS/CloudFront/BytesDownloaded", _Shape("Bytes", 2.4e7, daily=0.6, wander=0.15, jitter=0.1, weekend=0.8,
+                                                family="cloudfront")),
+    # The account's total, and each service's share of it.
+    (r"^AWS/Billing/EstimatedCharges .*ServiceName=", replace(_BILLING, level=1100, variety=0.6)),
+    (r"^AWS/Billing/EstimatedCharges", _BILLING),
+    (r"throttl", _Shape("Count", 0.004, wander=0.5, jitter=0.5, spikes=0.003, spike_size=400, episode=900,
+                        whole=True)),
+    (r"5xx|4xx|error|fault|fail|deadletter|rejected", _ERRORS),
+    (r"free|available", _Shape("Bytes", 2.5e11, wander=0.002, jitter=0.0005, sigma=0.001, drain=0.3)),
+    (r"latency|responsetime", _Shape("Seconds", 0.12, daily=0.3, wander=0.2, jitter=0.15, spikes=0.003,
+                                     spike_size=1.5, episode=900, sigma=0.6)),
+    (r"duration", _Shape("Milliseconds", 180, daily=0.2, wander=0.2, jitter=0.15, spikes=0.003, spike_size=2,
+                         episode=900, sigma=0.5)),
+    (r"cpu|utilization|percent|memory", _Shape("Percent", 32, daily=0.55, wander=0.25, jitter=0.08, spikes=0.002,
+                                               spike_size=0.6, sigma=0.08, ceiling=100)),
+    (r"approximate|queue|depth|backlog", _Shape("Count", 25, daily=0.4, wander=0.5, jitter=0.25, spikes=0.004,
+                                                spike_size=6, episode=1800, whole=True)),
+    (r"connections", _Shape("Count", 40, daily=0.4, wander=0.2, jitter=0.08, whole=True)),
+    (r"count|invocations|requests|messages|hits|executions", _Shape("Count", 1200, daily=0.6, wander=0.15,
+                                                                    jitter=0.05, whole=True, weekend=0.7)),
     (r"bytes|network|throughput", _Shape("Bytes", 5e7, daily=0.6, wander=0.2, jitter=0.1, weekend=0.8)),
     (r"iops|ops", _Shape("Count/Second", 300, daily=0.5, wander=0.2, jitter=0.1)),
 ))
 _GENERIC = _Shape(None, 50, daily=0.3, wander=0.2, jitter=0.1)
-_PERCENTILE = re.compile(r"^(?:p|tm|wm|tc|ts)(\d+(?:\.\d+)?)$", re.IGNORECASE)
+_PERCENTILE = re.compile(r"^p(\d+(?:\.\d+)?)$")
+_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True)
@@ -100,54 +185,98 @@ def series(row: MetricRow, start: datetime, end: datetime) -> Series:
 
 
 def _shape_for(row: MetricRow) -> _Shape:
-    name = row.name or ""
-    return next((shape for pattern, shape in _SHAPES if pattern.search(name)), _GENERIC)
+    key = f"{row.namespace}/{row.name}" + "".join(f" {name}={value}" for name, value in row.dimensions)
+    return next((shape for pattern, shape in _SHAPES if pattern.search(key)), _GENERIC)
 
 
 def _values(shape: _Shape, row: MetricRow, t: npt.NDArray[np.int64], period: int) -> npt.NDArray[np.float64]:
-    series_key = _seed(row.namespace, row.name, repr(row.dimensions), row.expression or "")
-    stat_key = _seed(str(series_key), row.stat)
-    scale = 0.6 + 0.8 * _unit(series_key, 1)  # each series gets its own level …
-    phase = _unit(series_key, 2) * 0.15        # … and a slightly shifted day
+    samples = max(period / 60, 1.0)  # one value a minute, as most AWS metrics publish
+    if row.stat == "SampleCount":
+        return np.full(len(t), samples)
+    per_point = max(1, min(period // 60, _MINUTES_PER_POINT))
+    minutes = t[:, None] + (period // per_point) * np.arange(per_point)  # points × sampled minutes
+    dimensions = repr(row.dimensions)
+    shared = _seed(row.namespace, shape.family or row.name, dimensions)  # rhythm, drift, incidents, rounding
+    own = _seed(row.namespace, row.name, dimensions)                    # noise and spread
+    values = _minute_values(shape, shared, own, minutes)
+    if shape.complement is None:
+        return _aggregate(shape, row.stat, values, own, minutes, samples)
+    # The statistics of complement − x are complement − the mirrored statistics of x.
+    top = shape.complement * (samples if row.stat == "Sum" else 1)
+    return top - _aggregate(shape, _mirrored(row.stat), values, own, minutes, samples)
 
+
+def _minute_values(shape: _Shape, shared: int, own: int, t: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Each minute's value: the level, shaped by the day, drift, noise and incidents."""
+    t = t - t % shape.holds
+    if shape.month_to_date:
+        return _month_to_date(shape, shared, t)
+    scale = 1 + shape.variety * (2 * _unit(shared, 1) - 1)  # each series gets its own level …
+    phase = _unit(shared, 2) * 0.15                           # … and a slightly shifted day
     days = t / _DAY
     cycle = np.sin(2 * np.pi * (days - 0.375 + phase))  # peaks mid-afternoon UTC
     weekday = (t // _DAY + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
     level = shape.level * scale * (1 - shape.drain * ((days / _DRAIN_DAYS + phase) % 1.0))
-    shaped = shape.daily * cycle + shape.wander * _wander(series_key, t) + shape.jitter * _noise(series_key, t)
+    shaped = shape.daily * cycle + shape.wander * _wander(shared, t) + shape.jitter * _noise(own, t)
     values = level * (1 + shaped)
     values = np.where(weekday >= 5, values * shape.weekend, values)
-    spiking = _uniform(series_key ^ 0x5B1E, t) < shape.spikes
-    values = np.where(spiking, values * (1 + shape.spike_size * (0.5 + _uniform(series_key ^ 0x5B1F, t))), values)
-    values = np.maximum(values, 0.0)
-    return _apply_stat(shape, row.stat, values, _uniform(stat_key, t), period)
+    episode = t // shape.episode
+    spiking = _uniform(shared ^ 0x5B1E, episode) < shape.spikes
+    values = np.where(spiking, values * (1 + shape.spike_size * (0.5 + _uniform(shared ^ 0x5B1F, episode))), values)
+    values = np.clip(values, 0.0, shape.ceiling)
+    # Stochastic rounding keeps small counts mostly 0 and 1 while preserving their mean.
+    return np.floor(values + _uniform(shared ^ 0xD0, t)) if shape.whole else values
 
 
-def _apply_stat(shape: _Shape, stat: str, average: npt.NDArray[np.float64], u: npt.NDArray[np.float64],
-                period: int) -> npt.NDArray[np.float64]:
-    """Turn the per-point Average into ``stat``; ``u`` is uniform noise private to this stat."""
-    samples = max(period / 60, 1.0)  # one datapoint a minute, as most AWS metrics publish
-    percentile = _PERCENTILE.match(stat)
-    whole = shape.count
+def _aggregate(shape: _Shape, stat: str, minutes: npt.NDArray[np.float64], own: int,
+               t: npt.NDArray[np.int64], samples: float) -> npt.NDArray[np.float64]:
+    """``stat`` of each row of ``minutes`` (a point's sampled minute values, taken at times ``t``)."""
     if stat == "Sum":
-        values = average * samples
-    elif stat == "SampleCount":
-        values, whole = np.full_like(average, samples), True
-    elif stat == "Maximum":
-        values = average * (1 + shape.spread * (0.5 + 1.5 * u))
-    elif stat == "Minimum":
-        values = average * (1 - min(shape.spread, 0.9) * (0.3 + 0.7 * u))
-    elif percentile:
-        q = min(float(percentile.group(1)), 100.0) / 100
-        values = average * (1 + shape.spread * (q ** 3 - 0.1) * (0.7 + 0.6 * u))
-    else:  # Average and the rarer statistics (IQM, TM(…), PR(…)) sit near the mean
-        values, whole = average, False
-    if shape.ceiling is not None:
-        values = np.minimum(values, shape.ceiling)
-    if whole:
-        # Stochastic rounding keeps small counts mostly 0 and 1 while preserving their mean.
-        values = np.floor(values + u)
-    return np.asarray(values, dtype=np.float64)
+        total = np.asarray(minutes.mean(axis=1) * samples)
+        return np.round(total) if shape.whole else total
+    percentile = _PERCENTILE.match(stat)
+    if not percentile and stat not in ("Maximum", "Minimum"):
+        return np.asarray(minutes.mean(axis=1))  # Average, and the rarer statistics that sit near it
+    if shape.whole:  # a whole-number metric's statistics are of its minute values
+        low = high = minutes
+    else:  # within a minute the values spread lognormally around the minute's mean
+        sigma, shift = shape.sigma, shape.sigma ** 2 / 2
+        high = np.minimum(minutes * np.exp(sigma * (2.5 + _uniform(own ^ 0xC1, t)) - shift),
+                          shape.ceiling if shape.ceiling is not None else np.inf)
+        low = minutes * np.exp(-sigma * (2.0 + _uniform(own ^ 0xC2, t)) - shift)
+    if not percentile:
+        return np.asarray(high.max(axis=1) if stat == "Maximum" else low.min(axis=1))
+    q = min(float(percentile.group(1)) / 100, 1.0)
+    if shape.whole:
+        return np.quantile(minutes, q, axis=1, method="inverted_cdf")
+    z = _NORMAL.inv_cdf(min(max(q, 1e-4), 1 - 1e-4))
+    return np.asarray(np.clip(minutes * math.exp(sigma * z - shift), low, high).mean(axis=1))
+
+
+def _mirrored(stat: str) -> str:
+    """The statistic of x that gives ``stat`` of c − x."""
+    percentile = _PERCENTILE.match(stat)
+    if percentile:
+        return f"p{100 - min(float(percentile.group(1)), 100.0):g}"
+    return {"Maximum": "Minimum", "Minimum": "Maximum"}.get(stat, stat)
+
+
+def _month_to_date(shape: _Shape, key: int, t: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Charges since the 1st (UTC): rising at a weekly rhythm, back to 0 on the 1st."""
+    month = t.astype("datetime64[s]").astype("datetime64[M]")
+    start = month.astype("datetime64[s]").astype(np.int64)
+    end = (month + 1).astype("datetime64[s]").astype(np.int64)
+    scale = 1 + shape.variety * (2 * _unit(key, 1) - 1)
+    bill = shape.level * scale * (0.9 + 0.2 * _uniform(key ^ 0xB1, month.astype(np.int64)))  # the month's total
+    return np.round(bill * _spend(key, start, t) / _spend(key, start, end), 2)
+
+
+def _spend(key: int, start: npt.NDArray[np.int64], until: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Spend from ``start`` to ``until`` at a rate of 1 ± 0.25 over the week, in days: the integral in closed
+    form, so the running total can only rise."""
+    omega, phase = 2 * np.pi / 7, 2 * np.pi * _unit(key, 3)
+    a, b = start / _DAY, until / _DAY
+    return np.asarray((b - a) - 0.25 / omega * (np.cos(omega * b + phase) - np.cos(omega * a + phase)))
 
 
 def _seed(*parts: str) -> int:

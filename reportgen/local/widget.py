@@ -12,10 +12,12 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from reportgen.local import mathexpr
 from reportgen.model import (
     DEFAULT_WIDGET_HEIGHT,
     DEFAULT_WIDGET_WIDTH,
@@ -213,6 +215,7 @@ def _metrics(value: Any, stat: str, period: int) -> tuple[MetricRow, ...]:
             **_row_options(options, where, stat, period),
         ))
     _check_unique_ids(rows)
+    math_program(rows)
     return tuple(rows)
 
 
@@ -282,6 +285,20 @@ def _check_unique_ids(rows: list[MetricRow]) -> None:
             if row.id in seen:
                 raise WidgetError(f"metric id {row.id!r} is used by more than one row; ids must be unique")
             seen.add(row.id)
+
+
+def math_program(rows: Sequence[MetricRow]) -> mathexpr.Program:
+    """The rows' expressions, checked against the ids of the rows they name, ready to evaluate.
+
+    The program gives one result per expression row, in row order. A row without an ``id`` is named by
+    its place in messages (``metrics[2]``); nothing can refer to it.
+    """
+    expressions = [(row.id or f"metrics[{index}]", row.expression)
+                   for index, row in enumerate(rows) if row.expression is not None]
+    try:
+        return mathexpr.Program(expressions, {row.id for row in rows if row.expression is None and row.id})
+    except mathexpr.ExpressionError as exc:
+        raise WidgetError(str(exc)) from None
 
 
 def _annotations(value: Any, now: datetime) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from reportgen.errors import SetupError
 from reportgen.local import BackgroundStandIn
 from reportgen.local.protocols import XML_NAMESPACE
 from reportgen.local.render import render_png
+from reportgen.local.server import WORKER_NICENESS
 from reportgen.local.widget import Widget
 
 from .helpers import BASE_WIDGET, widget_json
@@ -69,6 +70,8 @@ ERRORS = {
     "height 2001": ({"MetricWidget": widget_json(height=2001)}, "InvalidParameterValue", "`height` is 2001"),
     "output format": ({"MetricWidget": widget_json(), "OutputFormat": "jpeg"}, "InvalidParameterValue",
                       "OutputFormat 'jpeg' is not supported"),
+    "unsupported function": ({"MetricWidget": widget_json(metrics=[[{"expression": "METRICS()", "id": "e1"}]])},
+                             "InvalidParameterValue", "Unsupported function METRICS in expression of e1"),
     "no widget": ({}, "MissingParameter", "The parameter MetricWidget is required."),
 }
 
@@ -129,6 +132,19 @@ async def test_a_dead_worker_fails_one_request_and_the_next_gets_a_fresh_pool(
         assert caught.value.response["Error"]["Code"] == "InternalServiceError"
         response = await client.get_metric_widget_image(MetricWidget=widget_json(title="live"))
     assert size_of(response["MetricWidgetImage"]) == (320, 200)
+
+
+def report_niceness(widget: Widget) -> bytes:
+    """A renderer that answers with its worker's niceness instead of a chart (module level: workers import it)."""
+    return str(os.nice(0)).encode()
+
+
+def test_render_workers_run_at_a_lower_priority_than_the_server(
+        make_standin: Callable[..., BackgroundStandIn], boto3_cloudwatch: Callable[..., Any]) -> None:
+    # So that busy workers cannot starve the event loop that accepts requests and stamps their arrival.
+    standin = make_standin(renderer=report_niceness)
+    answer = boto3_cloudwatch(standin.endpoint_url).get_metric_widget_image(MetricWidget=widget_json())
+    assert int(answer["MetricWidgetImage"]) == min(os.nice(0) + WORKER_NICENESS, 19)
 
 
 async def test_twenty_five_at_once_from_one_key_twenty_served_five_throttled(

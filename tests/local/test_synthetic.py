@@ -63,12 +63,105 @@ def test_error_counts_are_small_integers_with_rare_bursts() -> None:
     assert np.median(values) <= 1 and values.max() >= 5
 
 
+STATS = ("Minimum", "p10", "p50", "Average", "p90", "p99", "Maximum")
+
+
+def ordered(*arrays: np.ndarray) -> bool:
+    """Each array ≤ the next at every point, give or take rounding (the mean of equal values)."""
+    return all(np.all(lower <= upper + 1e-9 * np.abs(upper)) for lower, upper in zip(arrays, arrays[1:]))
+
+
+@pytest.mark.parametrize("period", [60, 300, 3600, 86_400])
+@pytest.mark.parametrize(("namespace", "name"), [
+    ("AWS/ApplicationELB", "TargetResponseTime"), ("AWS/EC2", "CPUUtilization"), ("AWS/Lambda", "Errors"),
+    ("AWS/ApplicationELB", "HealthyHostCount"), ("AWS/Route53", "HealthCheckPercentageHealthy"),
+    ("AWS/Billing", "EstimatedCharges"), ("AWS/RDS", "FreeStorageSpace"),
+])
+def test_statistics_are_consistent_at_every_point(namespace: str, name: str, period: int) -> None:
+    start = END - timedelta(days=30 if period == 86_400 else 2)
+    data = {stat: series(row(name, stat, period, namespace), start, END).values
+            for stat in (*STATS, "Sum", "SampleCount")}
+    lowest, *percentiles, highest = (data[stat] for stat in ("Minimum", "p10", "p50", "p90", "p99", "Maximum"))
+    assert ordered(lowest, data["Average"], highest)
+    assert ordered(lowest, *percentiles, highest)
+    assert np.all(data["SampleCount"] == max(period / 60, 1))
+    assert np.allclose(data["Sum"], data["Average"] * data["SampleCount"], rtol=1e-9, atol=0.5)  # whole counts round
+
+
 def test_statistics_are_ordered() -> None:
-    values = {stat: series(row("Latency", stat), WEEK, END).values
-              for stat in ("Minimum", "Average", "p50", "p99", "Maximum")}
-    assert np.all(values["Minimum"] <= values["Average"]) and np.all(values["Average"] <= values["Maximum"])
-    assert values["p50"].mean() < values["p99"].mean()
+    values = {stat: series(row("Latency", stat), WEEK, END).values for stat in STATS}
+    assert values["p50"].mean() < values["Average"].mean() < values["p99"].mean()  # latency is skewed right
     assert np.all(series(row("CPUUtilization", "SampleCount", period=600), WEEK, END).values == 10)
+
+
+def test_whole_number_metrics_are_whole_at_every_statistic_but_the_average() -> None:
+    for stat in ("Sum", "Maximum", "Minimum", "p90"):
+        values = series(row("Invocations", stat, namespace="AWS/Lambda"), WEEK, END).values
+        assert np.array_equal(values, np.round(values))
+
+
+def hourly(name: str, namespace: str, stat: str = "Sum", period: int = 3600,
+           dimensions: tuple[tuple[str, str], ...] = (("FunctionName", "orders-handler"),)) -> np.ndarray:
+    return series(row(name, stat, period, namespace, dimensions), WEEK, END).values
+
+
+def test_api_gateway_latency_is_milliseconds_with_p99_above_p50() -> None:
+    api = (("ApiName", "orders-api"), ("Stage", "prod"))
+    p50, p99 = (hourly("Latency", "AWS/ApiGateway", stat, dimensions=api) for stat in ("p50", "p99"))
+    integration = hourly("IntegrationLatency", "AWS/ApiGateway", "p99", dimensions=api)
+    assert series(row("Latency", namespace="AWS/ApiGateway"), WEEK, END).unit == "Milliseconds"
+    assert 10 < np.median(p50) < 200 and 50 < np.median(p99) < 1000
+    assert np.all(p50 < p99) and np.median(integration) < np.median(p99)
+
+
+def test_lambda_error_rate_is_a_fraction_of_a_percent_of_thousands_of_invocations() -> None:
+    errors, invocations = hourly("Errors", "AWS/Lambda"), hourly("Invocations", "AWS/Lambda")
+    assert 1000 <= np.median(invocations) <= 10_000
+    assert 0.1 <= np.median(100 * errors / invocations) <= 1
+
+
+@pytest.mark.parametrize(("namespace", "name", "stat"), [
+    ("AWS/DynamoDB", "ReadThrottleEvents", "Sum"), ("AWS/DynamoDB", "ThrottledRequests", "Sum"),
+    ("AWS/ApplicationELB", "UnHealthyHostCount", "Maximum"), ("AWS/EC2", "StatusCheckFailed_System", "Maximum"),
+    ("AWS/Lambda", "Throttles", "Sum"),
+])
+def test_trouble_counts_are_mostly_zero(namespace: str, name: str, stat: str) -> None:
+    values = series(row(name, stat, 300, namespace), WEEK, END).values
+    assert np.mean(values == 0) > 0.8 and values.max() >= 1
+
+
+def test_healthy_hosts_are_few_and_steady_and_dip_when_one_is_unhealthy() -> None:
+    group = (("TargetGroup", "targetgroup/web/1"), ("LoadBalancer", "app/web/2"))
+    healthy = series(row("HealthyHostCount", "Minimum", 300, "AWS/ApplicationELB", group), WEEK, END).values
+    unhealthy = series(row("UnHealthyHostCount", "Maximum", 300, "AWS/ApplicationELB", group), WEEK, END).values
+    assert np.mean(healthy == 4) > 0.9 and healthy.min() < 4
+    assert np.array_equal(healthy, 4 - unhealthy)
+
+
+def test_route53_health_is_near_100_with_rare_dips() -> None:
+    values = series(row("HealthCheckPercentageHealthy", "Minimum", 3600, "AWS/Route53"), WEEK, END).values
+    assert np.median(values) > 99 and values.max() <= 100 and 50 < values.min() < 99
+
+
+def test_rds_read_latency_is_a_few_milliseconds_in_seconds() -> None:
+    data = series(row("ReadLatency", namespace="AWS/RDS"), WEEK, END)
+    assert data.unit == "Seconds" and 0.001 <= np.median(data.values) <= 0.005
+
+
+def test_free_storage_drains_slowly() -> None:
+    values = series(row("FreeStorageSpace", "Minimum", 86_400, "AWS/RDS"), END - timedelta(days=60), END).values
+    assert np.sum(np.diff(values) > 0) <= 2  # it only grows back when the 30-day cycle starts afresh
+
+
+def test_estimated_charges_climb_through_the_month_and_start_again_on_the_first() -> None:
+    start = datetime(2026, 10, 15, tzinfo=UTC)
+    data = series(row("EstimatedCharges", "Maximum", 21_600, "AWS/Billing", (("Currency", "USD"),)),
+                  start, start + timedelta(days=31))
+    first = int(np.searchsorted(data.timestamps, datetime(2026, 11, 1, tzinfo=UTC).timestamp()))
+    october, november = data.values[:first], data.values[first:]
+    assert np.all(np.diff(october) >= 0) and np.all(np.diff(november) >= 0)
+    assert november[0] == 0 and 1000 < october[-1] < 20_000
+    assert np.array_equal(data.values, np.round(data.values, 2))  # dollars and cents
 
 
 def test_long_windows_are_drawn_with_a_coarser_period() -> None:

@@ -29,9 +29,9 @@ def test_defaults_match_cloudwatch() -> None:
 
 def test_dot_repeats_the_previous_row_in_every_position() -> None:
     widget = parse(metrics=[
-        ["AWS/EC2", "CPUUtilization", "InstanceId", "i-1", "Zone", "a"],
+        ["AWS/EC2", "CPUUtilization", "InstanceId", "i-1", "Zone", "a", {"id": "m1"}],
         [".", ".", ".", "i-2", ".", "."],
-        [{"expression": "AVG(METRICS())", "id": "e1"}],  # math rows are skipped over
+        [{"expression": "m1 / 2", "id": "e1"}],  # math rows are skipped over
         [".", "NetworkIn", ".", ".", ".", "b"],
         ["...", "c"],
     ])
@@ -41,7 +41,7 @@ def test_dot_repeats_the_previous_row_in_every_position() -> None:
         ("AWS/EC2", "NetworkIn", (("InstanceId", "i-2"), ("Zone", "b"))),
         ("AWS/EC2", "NetworkIn", (("InstanceId", "i-2"), ("Zone", "c"))),
     ]
-    assert widget.metrics[2].expression == "AVG(METRICS())"
+    assert widget.metrics[2].expression == "m1 / 2"
 
 
 def test_row_options_override_widget_defaults() -> None:
@@ -112,6 +112,8 @@ BAD = [
     ({"metrics": [[*CPU, {"id": "M1"}]]}, "an id starts with a lowercase letter"),
     ({"metrics": [[*CPU, {"id": "m1"}], [*CPU, {"id": "m1"}]]}, "metric id 'm1' is used by more than one row"),
     ({"metrics": [[{"label": "x"}]]}, "has no metric and no `expression`"),
+    ({"metrics": [[{"expression": "SUM(METRICS())", "id": "e1"}]]}, "Unsupported function SUM in expression of e1"),
+    ({"metrics": [CPU, [{"expression": "cpu * 2"}]]}, "Unknown metric id 'cpu' in expression of metrics[1]"),
     ({"widht": 300}, "`widht` is not a key; did you mean `width`?"),
     ({"properties": {}}, "pass the contents of a dashboard widget's `properties`"),
     ({"width": 0}, "`width` is 0: must be a whole number of pixels from 1 to 2000"),
