@@ -95,11 +95,11 @@ _KEYWORDS: dict[str, Callable[[date, ZoneInfo, datetime], tuple[datetime, dateti
 PERIOD_KEYWORDS: tuple[str, ...] = tuple(_KEYWORDS)
 
 
-def _instant(text: str, zone: ZoneInfo, anchor: datetime) -> datetime:
-    """A custom period bound in UTC: absolute (naive means local to ``zone``) or relative to ``anchor``."""
+def _instant(text: str, zone: ZoneInfo, base: datetime) -> datetime:
+    """A custom period bound in UTC: absolute (naive means local to ``zone``) or a duration added to ``base``."""
     value = parse_time_expression(text)
     if isinstance(value, timedelta):
-        return anchor + value
+        return base + value
     return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
 
 
@@ -107,8 +107,15 @@ def resolve_window(period: Period, timezone: str, report_date: date, now: dateti
     """Resolve ``period`` for the report dated ``report_date`` in ``timezone``, at instant ``now``.
 
     ``now`` must be timezone-aware. The anchor is ``min(now, end of report_date)``: a nightly run ends at
-    "now", a run for a past date ends at that day's end. Raise ``ValueError`` for an unknown keyword, an
-    unparsable bound, or a window that would be empty (start not before end).
+    "now", a run for a past date ends at that day's end.
+
+    A custom period's ``end`` is an ISO 8601 date/time (naive means local to ``timezone``), a duration
+    counted from the anchor (``-PT1H``: an hour before it), or absent (the anchor). Its ``start`` is a
+    date/time, or a duration counted back from that resolved ``end``: ``{start: -P1D, end: 2026-01-01T00:00}``
+    is the day before New Year, ``{start: -P1D, end: -P1D}`` the 24 hours before the last 24.
+
+    Raise ``ValueError`` for an unknown keyword, an unparsable bound, or a window that would be empty (start
+    not before end).
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("`now` must be a timezone-aware datetime")
@@ -121,8 +128,8 @@ def resolve_window(period: Period, timezone: str, report_date: date, now: dateti
     else:
         if period.start is None:
             raise ValueError("a custom period needs a `start`")
-        start = _instant(period.start, zone, anchor)
         end = anchor if period.end is None else _instant(period.end, zone, anchor)
+        start = _instant(period.start, zone, end)
     if start >= end:
         raise ValueError(
             f"the period is empty: it starts at {start:%Y-%m-%dT%H:%M:%SZ} "

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from reportgen.errors import SpecError
 from reportgen.model import (
@@ -12,7 +15,7 @@ from reportgen.model import (
     ReportSpec,
     WidgetRequest,
 )
-from reportgen.periods import resolve_window, utc_offset_hhmm
+from reportgen.periods import parse_time_expression, resolve_window, utc_offset_hhmm
 from reportgen.spec import widget_json
 
 
@@ -20,18 +23,33 @@ def _utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _own_range(source: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
+    """A widget's own ``start``/``end``, naive date/times read in the report's zone and sent as UTC.
+
+    CloudWatch takes a timestamp without an offset as UTC; under ``period:`` the same text means the report's
+    local time, and a widget must not read it differently. Offsets and durations are sent as written.
+    """
+    own = {key: source[key] for key in ("start", "end") if key in source}
+    for key, text in own.items():
+        value = parse_time_expression(text)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            own[key] = _utc_iso(value.replace(tzinfo=zone))
+    return own
+
+
 def make_plan(spec: ReportSpec, report_date: date, now: datetime) -> ReportPlan:
     """Resolve the report's window and build the exact MetricWidget JSON for every widget.
 
     Each widget gets the window as absolute UTC ``start``/``end`` unless it sets either itself (its range is
-    then its own), the report zone's UTC offset at the window's end as ``timezone``, its ``title``, and
-    ``width``/``height`` (600×400 when unset). Raise ``SpecError`` if the period cannot be resolved (e.g. a
-    custom period that ends before it starts) or a widget's final JSON exceeds CloudWatch's 100 KB.
+    then its own, naive date/times in it read in the report's zone as under ``period:``), the report zone's
+    UTC offset at the window's end as ``timezone``, its ``title``, and ``width``/``height`` (600×400 when
+    unset). Raise ``SpecError`` at the period's line if the period cannot be resolved (e.g. a custom period
+    that ends before it starts) or at the widget's if its final JSON exceeds CloudWatch's 100 KB.
     """
     try:
         window = resolve_window(spec.period, spec.timezone, report_date, now)
     except ValueError as exc:
-        raise SpecError(f"`period`: {exc}", file=spec.path, key="period") from exc
+        raise SpecError(f"`period`: {exc}", file=spec.path, line=spec.period_line, key="period") from exc
     filled = {
         "start": _utc_iso(window.start),
         "end": _utc_iso(window.end),
@@ -41,12 +59,13 @@ def make_plan(spec: ReportSpec, report_date: date, now: datetime) -> ReportPlan:
     requests = []
     for section_index, section in enumerate(spec.sections):
         for index, widget in enumerate(section.widgets):
-            own_range = "start" in widget.source or "end" in widget.source
+            own_range = _own_range(widget.source, spec.tz)
             source = {
                 **({"timezone": filled["timezone"]} if own_range else filled),
                 "width": DEFAULT_WIDGET_WIDTH,
                 "height": DEFAULT_WIDGET_HEIGHT,
                 **widget.source,
+                **own_range,
                 "title": widget.title,  # the widget's own, or the one derived from its first metric
             }
             requests.append(WidgetRequest(

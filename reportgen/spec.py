@@ -4,7 +4,9 @@ Values come from ``yaml.safe_load``; line numbers come from ``yaml.compose`` of 
 key/item path, so every ``SpecError`` points at the line that holds the offending key or value. Checks are
 written as a small table of allowed keys per mapping (``_Schema``) built from reusable value checks; the first
 problem found is raised. A widget given as ``file:`` is read from JSON next to the spec and checked with the
-same tables; its problems point at the ``file:`` line and name the JSON file.
+same tables; its problems point at the ``file:`` line and name the JSON file. That file must lie inside the
+spec's folder. Aliases are measured on the composed node graph before anything walks the values, so a few
+nested anchors cannot make loading take minutes.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import difflib
 import functools
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, available_timezones
@@ -39,6 +42,10 @@ from reportgen.model import (
 from reportgen.periods import PERIOD_KEYWORDS, parse_time_expression
 
 _Path = tuple[str | int, ...]  # keys and list indices from the document root
+
+# How many values aliases may add to a spec. Real specs stay far below it; nine nested anchors of nine
+# aliases each would add hundreds of millions, which every check and the JSON would have to walk.
+MAX_ALIASED_VALUES = 100_000
 
 
 # --- where things are: line numbers and error construction -------------------------------------------
@@ -99,6 +106,40 @@ def _line_map(root: yaml.Node, file: Path) -> dict[_Path, int]:
 
     walk(root, ())
     return lines
+
+
+def _check_aliases(root: yaml.Node, file: Path) -> None:
+    """Refuse aliases that add more than ``MAX_ALIASED_VALUES`` values, or that refer to their own anchor.
+
+    The composed graph holds an aliased node once; its expanded size is counted once and added again at each
+    alias, so this takes time in proportion to the text, not to the expansion.
+    """
+    sizes: dict[int, int] = {}  # id(node) → values in it once aliases are expanded, the node included
+    open_nodes: set[int] = set()  # being counted: reaching one again means an alias inside its own anchor
+    added = 0
+
+    def size(node: yaml.Node) -> int:
+        nonlocal added
+        line = node.start_mark.line + 1  # an anchored node starts at its anchor
+        if id(node) in sizes:  # a second visit is an alias
+            added += sizes[id(node)]
+            if added > MAX_ALIASED_VALUES:
+                raise SpecError(f"aliases to the value anchored here expand the spec by more than "
+                                f"{MAX_ALIASED_VALUES:,} values", file=file, line=line)
+            return sizes[id(node)]
+        if id(node) in open_nodes:
+            raise SpecError("the value anchored here contains an alias to itself", file=file, line=line)
+        open_nodes.add(id(node))
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        sizes[id(node)] = 1 + sum(size(child) for child in children)
+        open_nodes.remove(id(node))
+        return sizes[id(node)]
+
+    size(root)
 
 
 def _label(path: _Path) -> str:
@@ -452,24 +493,20 @@ def load_spec(path: Path) -> ReportSpec:
 def load_specs(paths: Sequence[Path]) -> list[ReportSpec]:
     """Load specs from files and folders (a folder's ``*.yaml``/``*.yml``, sorted, not recursive).
 
-    A folder without specs and a report id used twice are errors; a file named twice is loaded once.
+    A folder without specs, one that cannot be listed, and a report id used twice are errors; a file named
+    twice is loaded once.
     """
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
-            if not found:
-                raise SpecError("no report specs (*.yaml, *.yml) in this folder", file=path)
-            files.extend(found)
-        else:
-            files.append(path)
+    files = [file for path in paths for file in _spec_files(path)]
     specs: list[ReportSpec] = []
     owners: dict[str, Path] = {}
-    loaded: set[Path] = set()
+    loaded: set[str] = set()
     for file in files:
-        if file.resolve() in loaded:
+        # realpath, not Path.resolve: on Python 3.11 that raises RuntimeError for a symlink loop, which
+        # should instead reach _parse and be reported as an unreadable spec.
+        real = os.path.realpath(file)
+        if real in loaded:
             continue
-        loaded.add(file.resolve())
+        loaded.add(real)
         spec, id_line = _load(file)
         if spec.id in owners:
             raise SpecError(f"report id `{spec.id}` is already used by {owners[spec.id]}",
@@ -479,11 +516,25 @@ def load_specs(paths: Sequence[Path]) -> list[ReportSpec]:
     return specs
 
 
+def _spec_files(path: Path) -> list[Path]:
+    """``path`` itself, or the ``*.yaml``/``*.yml`` files in the folder it names, sorted, not recursive."""
+    try:
+        if not path.is_dir():
+            return [path]  # a file, or nothing: _parse says which
+        found = sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+    except OSError as exc:  # a folder that cannot be listed, an entry that cannot be looked at
+        raise SpecError(f"cannot read: {exc.strerror or exc}", file=Path(exc.filename or path)) from exc
+    if not found:
+        raise SpecError("no report specs (*.yaml, *.yml) in this folder", file=path)
+    return found
+
+
 def _load(path: Path) -> tuple[ReportSpec, int | None]:
     """The spec in ``path`` and the line of its ``report`` id."""
     doc, ctx = _parse(path)
     _SPEC(ctx, doc, ())
     timezone = doc.get("timezone", "UTC")
+    period = doc.get("period", "yesterday")
     defaults = doc.get("defaults", {})
     sections = tuple(
         Section(section["title"], tuple(
@@ -500,11 +551,14 @@ def _load(path: Path) -> tuple[ReportSpec, int | None]:
         title=doc["title"],
         path=path,
         timezone=timezone,
-        period=_period_of(ctx, doc.get("period", "yesterday"), ZoneInfo(timezone)),
+        period=_period_of(ctx, period, ZoneInfo(timezone)),
         aws=AwsTarget(**aws),
         layout=Layout(**doc.get("layout", {})),
         sections=sections,
         description=doc.get("description"),
+        # A custom window can only come out empty from an absolute `start` (a relative one counts back from
+        # the end), so plan errors point there.
+        period_line=ctx.line(("period", "start") if isinstance(period, dict) else ("period",)),
     )
     return spec, ctx.line(("report",))
 
@@ -519,6 +573,8 @@ def _parse(path: Path) -> tuple[Any, _Context]:
         raise SpecError(f"the spec is not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from exc
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is not None:
+            _check_aliases(root, path)  # before _plain and the checks walk every repetition
         doc = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -550,6 +606,9 @@ def _period_of(ctx: _Context, value: str | dict[str, str], zone: ZoneInfo) -> Pe
     if isinstance(value, str):
         return Period(keyword=value)
     start, end = (parse_time_expression(value[k]) if k in value else None for k in ("start", "end"))
+    if isinstance(start, timedelta) and start >= timedelta(0):
+        ctx.fail(f"the period's `start` ({value['start']}) counts back from its `end` and must be a negative "
+                 "duration, such as -P1D", ("period", "start"))
     if isinstance(start, datetime) and isinstance(end, datetime):
         # Naive bounds are wall-clock times in the report's zone; compare them as instants.
         first, last = (t if t.tzinfo else t.replace(tzinfo=zone) for t in (start, end))
@@ -565,7 +624,8 @@ def _widget(ctx: _Context, defaults: Mapping[str, Any], widget: Mapping[str, Any
     own = {key: value for key, value in widget.items() if key != "file"}
     file = ctx.file.parent / widget["file"] if "file" in widget else None
     from_file = {} if file is None else _read_widget_file(
-        ctx.for_json_file(widget["file"], ctx.line(path + ("file",))), file)
+        ctx.for_json_file(widget["file"], ctx.line(path + ("file",))),
+        _inside_spec_folder(ctx, widget["file"], path))
     source = {**defaults, **from_file, **own}
     if "metrics" not in source:
         if file is not None:
@@ -574,6 +634,21 @@ def _widget(ctx: _Context, defaults: Mapping[str, Any], widget: Mapping[str, Any
     widget_json(source, file=ctx.file, line=line)
     return WidgetSpec(title=source.get("title") or _title_from(source["metrics"]), source=source,
                       line=line or 0, file=file)
+
+
+def _inside_spec_folder(ctx: _Context, name: str, path: _Path) -> Path:
+    """Where the widget's ``file: name`` really is, refused unless that is inside the spec's folder.
+
+    A spec names the files it belongs with; reaching elsewhere (``/etc/passwd``, ``../../secret.json``, a
+    symlink out) would let a spec read, and send to CloudWatch, any file the process can read.
+    """
+    if Path(name).is_absolute():
+        ctx.fail(f"`file` must be a path relative to the spec's folder, not `{name}`", path + ("file",))
+    folder = os.path.realpath(ctx.file.parent)
+    target = Path(os.path.realpath(Path(folder, name)))
+    if not target.is_relative_to(folder):
+        ctx.fail(f"`file` must stay inside the spec's folder, but `{name}` leads to {target}", path + ("file",))
+    return target
 
 
 def _read_widget_file(ctx: _Context, file: Path) -> dict[str, Any]:

@@ -157,21 +157,33 @@ def test_custom_date_only_means_local_midnight():
     assert custom("2026-11-01", "2026-11-02") == (utc("2026-10-31T23:00"), utc("2026-11-01T23:00"))
 
 
-def test_custom_durations_are_relative_to_the_anchor_and_end_defaults_to_it():
+@pytest.mark.parametrize(("start", "end", "expected_start", "expected_end"), [
+    # `end` is absent (the anchor, here NIGHTLY), a duration from the anchor, or a date/time.
+    ("-PT3H", None, "2026-11-25T22:30", "2026-11-26T01:30"),
+    ("2026-11-25T00:00", None, "2026-11-24T23:00", "2026-11-26T01:30"),
+    ("2026-11-25T00:00", "-PT1H", "2026-11-24T23:00", "2026-11-26T00:30"),
+    # A relative `start` counts back from the resolved `end`, whichever form that takes.
+    ("-P2D", "-P1D", "2026-11-23T01:30", "2026-11-25T01:30"),
+    ("-P1D", "2026-01-01T00:00", "2025-12-30T23:00", "2025-12-31T23:00"),  # the README's example
+    ("-PT6H", "2026-11-20T12:00:00Z", "2026-11-20T06:00", "2026-11-20T12:00"),
+    # Durations are elapsed time: the day before the 25-hour 25 Oct begins at 01:00 local.
+    ("-P1D", "2026-10-26T00:00", "2026-10-24T23:00", "2026-10-25T23:00"),
+])
+def test_custom_bounds(start, end, expected_start, expected_end):
+    assert custom(start, end) == (utc(expected_start), utc(expected_end))
+
+
+def test_custom_durations_for_a_past_report_date_count_from_the_end_of_that_day():
     now = utc("2026-11-26T01:30")
-    assert custom("-PT3H", now=now) == (now - timedelta(hours=3), now)
-    assert custom("-P2D", "-P1D", now=now) == (now - timedelta(days=2), now - timedelta(days=1))
-    # For a past report date the anchor is the end of that day, not the real clock.
     assert custom("-PT6H", day=date(2026, 11, 20), now=now) == (utc("2026-11-20T17:00"), utc("2026-11-20T23:00"))
-
-
-def test_custom_mixed_absolute_start_and_relative_end():
-    assert custom("2026-11-25T00:00", "-PT1H") == (utc("2026-11-24T23:00"), utc("2026-11-26T00:30"))
+    assert custom("-PT6H", "-PT1H", day=date(2026, 11, 20), now=now) == (
+        utc("2026-11-20T16:00"), utc("2026-11-20T22:00"))
 
 
 @pytest.mark.parametrize(("period", "message"), [
     (Period(keyword=None, start="2026-11-20T18:00", end="2026-11-20T08:00"), "the period is empty"),
     (Period(keyword=None, start="2026-11-27T00:00", end="-PT1H"), "the period is empty"),
+    (Period(keyword=None, start="PT1H", end="2026-11-20T08:00"), "the period is empty"),
     (Period(keyword=None, start="last tuesday"), "neither an ISO 8601 date/time"),
     (Period(keyword=None, start="-P1M"), "not an ISO 8601 duration"),
     (Period(keyword=None), "needs a `start`"),

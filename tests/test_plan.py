@@ -119,11 +119,35 @@ def test_rolling_window_ends_now_to_the_second(make_spec):
     assert (body["start"], body["end"]) == ("2026-11-25T01:30:27Z", "2026-11-26T01:30:27Z")
 
 
-def test_an_unresolvable_period_is_a_spec_error(make_spec):
-    spec = make_spec(DAILY.replace("period: yesterday", "period: {start: '2026-11-27T00:00', end: -PT1H}"))
+@pytest.mark.parametrize(("period", "line"), [
+    ("period: {start: '2026-11-27T00:00', end: -PT1H}", 4),
+    ("period:\n  end: -PT1H\n  start: '2026-11-27T00:00'", 6),  # the line of the `start` that is too late
+    ("period: today", 4),  # the report date, 27 Nov, has not begun
+])
+def test_an_unresolvable_period_is_a_spec_error_at_its_line(make_spec, period, line):
+    spec = make_spec(DAILY.replace("period: yesterday", period))
     with pytest.raises(SpecError, match="`period`: the period is empty") as caught:
-        make_plan(spec, date(2026, 11, 26), NIGHTLY)
-    assert (caught.value.file, caught.value.key) == (spec.path, "period")
+        make_plan(spec, date(2026, 11, 27), NIGHTLY)
+    assert (caught.value.file, caught.value.line, caught.value.key) == (spec.path, line, "period")
+    assert str(caught.value).startswith(f"{spec.path}:{line}: `period`: ")
+
+
+@pytest.mark.parametrize(("own", "expected"), [
+    # Naive date/times mean the report's local time, as under `period:`, and are sent as UTC.
+    ({"start": "2026-11-20T08:00"}, {"start": "2026-11-20T07:00:00Z"}),
+    ({"start": "2026-07-20T08:00:00", "end": "2026-07-21"}, {"start": "2026-07-20T06:00:00Z",
+                                                            "end": "2026-07-20T22:00:00Z"}),
+    # An offset, or a duration (which CloudWatch counts from now), is sent as written.
+    ({"start": "2026-11-20T08:00:00+05:30", "end": "2026-11-20T18:00:00Z"},
+     {"start": "2026-11-20T08:00:00+05:30", "end": "2026-11-20T18:00:00Z"}),
+    ({"start": "-PT3H", "end": "2026-11-20T18:00"}, {"start": "-PT3H", "end": "2026-11-20T17:00:00Z"}),
+])
+def test_a_widgets_own_naive_times_are_local_to_the_report(make_spec, own, expected):
+    range_keys = "".join(f"        {key}: '{value}'\n" for key, value in own.items())
+    spec = make_spec(DAILY.replace("        metrics: [[AWS/EC2", range_keys + "        metrics: [[AWS/EC2", 1))
+    body = sent(make_plan(spec, date(2026, 11, 26), NIGHTLY).widgets[0].metric_widget)
+    assert {key: body.get(key) for key in ("start", "end")} == {"start": None, "end": None, **expected}
+    assert body["timezone"] == "+0100"  # the report's offset, as for any widget
 
 
 def test_json_that_outgrows_100_kb_once_filled_in_is_refused_with_the_widget_line(make_spec):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,6 +98,9 @@ ERRORS = [
     pytest.param(spec("period: {start: '2026-11-01T10:00:00+01:00', end: '2026-11-01T09:00:00Z'}\n"),
                  "must be before its `end`", 3, id="period-equal-instants"),
     pytest.param(spec("period: {end: -PT1H}\n"), "the period needs `start`", 3, id="period-missing-start"),
+    pytest.param(spec("period:\n  end: 2026-01-01T00:00\n  start: P1D\n"),
+                 "the period's `start` (P1D) counts back from its `end` and must be a negative duration", 5,
+                 id="period-start-positive-duration"),
     pytest.param(spec("period: {start: -P1D, ende: -PT1H}\n"), "`ende` is not a period key; did you mean `end`?", 3,
                  id="period-unknown-key"),
     # --- aws and layout
@@ -306,6 +312,7 @@ sections:
     assert (spec_.id, spec_.title, spec_.description, spec_.path) == ("daily-ops", "Daily", "All about yesterday", path)
     assert spec_.timezone == "Europe/Berlin"
     assert spec_.period == Period(keyword=None, start="2026-11-20T08:00:00", end="-PT1H")  # YAML timestamp → text
+    assert spec_.period_line == 5
     assert spec_.aws == AwsTarget(region="eu-central-1", profile="prod", rate_limit=5.0)
     assert isinstance(spec_.aws.rate_limit, float)
     assert spec_.layout == Layout(page="Letter", orientation="portrait", columns=1)
@@ -328,6 +335,16 @@ def test_defaults_for_optional_keys(write_spec: WriteSpec) -> None:
     spec_ = load_spec(write_spec(spec()))
     assert (spec_.timezone, spec_.period, spec_.aws, spec_.layout) == ("UTC", Period(), AwsTarget(), Layout())
     assert spec_.description is None
+    assert spec_.period_line == 1  # the default period belongs to the whole document
+
+
+@pytest.mark.parametrize(("top", "line"), [
+    ("period: today\n", 3),
+    ("period: {start: -P1D}\n", 3),
+    ("period:\n  end: -PT1H\n  start: 2026-11-01T00:00\n", 5),  # a custom period's `start`
+])
+def test_the_period_line_is_recorded_for_later_errors(write_spec: WriteSpec, top: str, line: int) -> None:
+    assert load_spec(write_spec(spec(top))).period_line == line
 
 
 def test_expression_only_first_row_names_the_widget(write_spec: WriteSpec) -> None:
@@ -376,6 +393,41 @@ sections:
         metrics: [[AWS/EC2, CPUUtilization]]
 """))
     assert (caught.value.line, caught.value.message) == (8, "`width` must be between 1 and 2000, not 0")
+
+
+# --- YAML aliases -----------------------------------------------------------------------------------------
+
+
+def nested_aliases(levels: int) -> str:
+    """A "billion laughs": each level lists nine aliases of the one before, so level n holds 9**n values."""
+    names = "abcdefghijklmnopqrstuvwxyz"[:levels]
+    lines = ["a: &a [" + ", ".join(["x"] * 9) + "]"]
+    lines += [f"{name}: &{name} [" + ", ".join([f"*{below}"] * 9) + "]" for below, name in zip(names, names[1:])]
+    return HEAD + "\n".join(lines) + "\n" + BODY + ROW
+
+
+def test_an_alias_bomb_is_refused_at_once(write_spec: WriteSpec) -> None:
+    path = write_spec(nested_aliases(9))
+    started = time.perf_counter()
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert time.perf_counter() - started < 1
+    # Aliases to `e` (line 7, 66,430 values expanded) on the next line push the total past the bound.
+    assert str(caught.value) == (f"{path}:7: aliases to the value anchored here expand the spec by more than "
+                                 "100,000 values")
+
+
+def test_aliases_within_the_bound_go_on_to_the_usual_checks(write_spec: WriteSpec) -> None:
+    # 74,718 values added by aliases: the checks still complain about the unknown key, not the aliases.
+    with pytest.raises(SpecError, match="`a` is not a report spec key"):
+        load_spec(write_spec(nested_aliases(5)))
+
+
+def test_an_alias_inside_its_own_anchor_is_refused(write_spec: WriteSpec) -> None:
+    path = write_spec(HEAD + "sections: &s\n  - title: S\n    widgets: *s\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(caught.value) == f"{path}:3: the value anchored here contains an alias to itself"
 
 
 # --- widgets given as `file:` ------------------------------------------------------------------------------
@@ -432,6 +484,33 @@ def test_widget_file_is_merged_between_defaults_and_the_widgets_own_keys(write_s
     assert (item.title, item.file, item.line) == ("From the file", tmp_path / "widgets" / "w.json", 7)
 
 
+@pytest.mark.parametrize(("name", "message"), [
+    ("/etc/passwd", "`file` must be a path relative to the spec's folder, not `/etc/passwd`"),
+    ("../outside.json", "`file` must stay inside the spec's folder, but `../outside.json` leads to {outside}"),
+    ("widgets/../../outside.json", "but `widgets/../../outside.json` leads to {outside}"),
+    ("widgets/link.json", "`file` must stay inside the spec's folder, but `widgets/link.json` leads to {outside}"),
+])
+def test_widget_file_must_stay_in_the_specs_folder(write_spec: WriteSpec, tmp_path: Path,
+                                                   name: str, message: str) -> None:
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"metrics": [["A", "B"]]}', encoding="utf-8")  # a valid widget, so only the place is wrong
+    folder = tmp_path / "specs"
+    (folder / "widgets").mkdir(parents=True)
+    (folder / "widgets" / "link.json").symlink_to(outside)
+    path = write_spec(spec(widget=widget("title: W", f"file: {name}")), folder=folder)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert message.format(outside=outside) in caught.value.message
+    assert (caught.value.file, caught.value.line, caught.value.key) == (path, 7, "file")
+
+
+def test_widget_file_may_take_detours_and_symlinks_inside_the_folder(write_spec: WriteSpec, tmp_path: Path) -> None:
+    write_widget(tmp_path, '{"metrics": [["A", "B"]]}')
+    (tmp_path / "widgets" / "link.json").symlink_to("w.json")
+    text = spec(widget=widget("file: widgets/../widgets/w.json") + widget("file: widgets/link.json"))
+    assert [w.title for w in load_spec(write_spec(text)).sections[0].widgets] == ["B", "B"]
+
+
 def test_widget_file_can_get_its_metrics_from_the_yaml(write_spec: WriteSpec, tmp_path: Path) -> None:
     write_widget(tmp_path, '{"view": "bar", "stat": "Sum"}')
     text = spec(widget=widget("file: widgets/w.json", "metrics: [[AWS/SQS, NumberOfMessagesSent]]"))
@@ -461,6 +540,43 @@ def test_load_specs_refuses_an_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="no report specs") as caught:
         load_specs([tmp_path])
     assert caught.value.file == tmp_path
+
+
+def test_a_path_that_cannot_even_be_looked_at_is_a_spec_error(tmp_path: Path) -> None:
+    too_long = tmp_path / ("x" * 300)  # the system refuses the name (root included) before looking for it
+    with pytest.raises(SpecError) as caught:
+        load_specs([too_long])
+    assert str(caught.value) == f"{too_long}: cannot read: File name too long"
+
+
+def test_a_folder_entry_that_cannot_be_looked_at_is_a_spec_error(tmp_path: Path) -> None:
+    # The folder's path is ~3,900 characters, so it can be listed, but an entry's full path is longer than
+    # PATH_MAX (4,096): looking at it fails during the listing, as in an unreadable folder, even for root.
+    folder = tmp_path
+    while len(str(folder)) < 3900:
+        folder /= "d" * min(250, 3900 - len(str(folder)))
+    folder.mkdir(parents=True)
+    entry = "s" * 250 + ".yaml"
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.close(os.open(entry, os.O_CREAT | os.O_WRONLY, dir_fd=handle))  # relative to the folder: no long path
+    finally:
+        os.close(handle)
+    with pytest.raises(SpecError) as caught:
+        load_specs([folder])
+    assert str(caught.value) == f"{folder / entry}: cannot read: File name too long"
+
+
+def test_a_symlink_loop_or_a_socket_is_an_unreadable_spec(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop.name)
+    with pytest.raises(SpecError, match="cannot read the spec: Too many levels of symbolic links") as caught:
+        load_specs([loop])
+    assert caught.value.file == loop
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "socket.yaml"))
+        with pytest.raises(SpecError, match="cannot read the spec: No such device or address"):
+            load_specs([tmp_path / "socket.yaml"])
 
 
 def test_duplicate_report_ids_name_both_files(write_spec: WriteSpec) -> None:
