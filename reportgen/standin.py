@@ -64,8 +64,10 @@ async def local_standin(*extra_args: str) -> AsyncIterator[LocalStandIn]:
     """Run ``python -m reportgen.local serve --port 0``; yield it once it listens, and stop it afterwards."""
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "reportgen.local", "serve", "--port", "0", *extra_args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+            [sys.executable, "-m", "reportgen.local", "serve", "--port", "0", "--stop-on-eof", *extra_args],
+            # Its stdin stays open for as long as this process lives: if the run is killed outright, the
+            # pipe closes and the stand-in stops instead of serving on, orphaned.
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
         )
         assert process.stdout is not None
         try:
@@ -81,6 +83,8 @@ async def local_standin(*extra_args: str) -> AsyncIterator[LocalStandIn]:
         finally:
             await asyncio.to_thread(_stop, process)
             process.stdout.close()
+            assert process.stdin is not None
+            process.stdin.close()
 
 
 def _last_words(process: subprocess.Popen[bytes], log: IO[bytes]) -> str:

@@ -4,7 +4,9 @@ When the stand-in is ready it prints exactly one line to stdout, which launchers
 
     reportgen-local listening on http://127.0.0.1:PORT
 
-Everything else (logs) goes to stderr. SIGTERM and SIGINT stop it cleanly.
+Everything else (logs) goes to stderr. SIGTERM and SIGINT stop it cleanly, and so does the end of its
+standard input with ``--stop-on-eof``: a launcher that holds the stand-in's stdin open takes it down with
+it however the launcher ends, even killed outright.
 Exit codes: 0 stopped by a signal, 1 cannot run (missing extra, port taken), 2 bad arguments.
 """
 
@@ -35,18 +37,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
-        asyncio.run(_serve(args.port, args.rate_limit, args.workers))
+        asyncio.run(_serve(args.port, args.rate_limit, args.workers, stop_on_eof=args.stop_on_eof))
     except ReportgenError as exc:
         print(f"ERROR {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _serve(port: int, rate_limit: float, workers: int | None) -> None:
+async def _serve(port: int, rate_limit: float, workers: int | None, *, stop_on_eof: bool = False) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if stop_on_eof:
+        stdin = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+        eof = asyncio.create_task(stdin.read())  # b"" once the launcher's end of the pipe closes
+        eof.add_done_callback(lambda _: stop.set())
     # Imported here, through the package, so a missing `local` extra becomes a one-line SetupError.
     from reportgen.local import create_app, running
 
@@ -67,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=_count, default=None, metavar="N",
                        help=f"render processes (default: one per CPU, here {os.cpu_count()})")
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
+    serve.add_argument("--stop-on-eof", action="store_true",
+                       help="also stop when standard input ends (for launchers that own the stand-in)")
     return parser
 
 

@@ -42,6 +42,15 @@ def test_serve_prints_one_ready_line_and_stops_cleanly(serve: subprocess.Popen[s
     assert "Traceback" not in stderr and "render workers ready" in stderr
 
 
+def test_with_stop_on_eof_it_stops_when_its_launcher_goes_away() -> None:
+    with subprocess.Popen([sys.executable, "-m", "reportgen.local", "serve", "--workers", "1", "--stop-on-eof"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        assert process.stdin is not None and process.stdout is not None
+        assert READY.match(process.stdout.readline())
+        process.stdin.close()  # what the kernel does when a launcher dies, however it dies
+        assert process.wait(timeout=30) == 0
+
+
 def test_a_missing_extra_is_one_line_naming_the_install_command() -> None:
     # None in sys.modules makes `import matplotlib` fail as if it were not installed.
     code = ("import sys; sys.modules['matplotlib'] = None; "
