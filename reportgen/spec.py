@@ -583,6 +583,8 @@ def _parse(path: Path) -> tuple[Any, _Context]:
                         line=mark.line + 1 if mark else None) from exc
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", file=path) from exc
+    except RecursionError:  # PyYAML composes recursively; thousands of nested brackets exhaust the stack
+        raise SpecError("the spec nests too deeply to read", file=path) from None
     if root is None:
         raise SpecError("the spec is empty", file=path, line=1)
     ctx = _Context(path, _line_map(root, path))

@@ -617,3 +617,10 @@ def test_shipped_examples_together() -> None:
     assert (monthly.layout.columns, monthly.layout.orientation) == (1, "portrait")
     billing = [w for s in monthly.sections for w in s.widgets if w.source["metrics"][0][0] == "AWS/Billing"]
     assert billing and all(w.source["region"] == "us-east-1" for w in billing)
+
+
+def test_absurd_nesting_is_a_spec_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("report: deep\ntitle: Deep\nsections: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(SpecError, match="nests too deeply"):
+        load_spec(path)
