@@ -1,0 +1,223 @@
+"""What a report spec and CloudWatch's MetricWidget may hold: ``Schema`` tables and the checks only they need.
+
+``WIDGET`` is a MetricWidget as GetMetricWidgetImage and dashboard "Source" JSON write it, and alone checks the
+JSON of a ``file:`` widget; ``SPEC`` is a whole report spec, whose widgets are ``WIDGET`` plus ``file:``.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+from zoneinfo import available_timezones
+
+from reportgen.model import MAX_METRICS_PER_WIDGET, MAX_WIDGET_PIXELS, MIN_WIDGET_PIXELS
+from reportgen.periods import PERIOD_KEYWORDS, parse_time_expression
+from reportgen.schema import (
+    Check,
+    Context,
+    KeyPath,
+    Schema,
+    boolean,
+    choice,
+    describe,
+    did_you_mean,
+    either,
+    expect,
+    integer,
+    is_integer,
+    label,
+    list_of,
+    number,
+    pattern,
+    string,
+)
+
+
+def _period_seconds(ctx: Context, value: Any, path: KeyPath) -> None:
+    expect(ctx, value, path, is_integer(value), "an integer number of seconds")
+    if value <= 0 or (value not in (1, 5, 10, 30) and value % 60):
+        ctx.fail(f"`{label(path)}` must be 1, 5, 10, 30 or a multiple of 60 seconds, not {value}", path)
+
+
+def _time_expression(ctx: Context, value: Any, path: KeyPath) -> None:
+    string(ctx, value, path)
+    try:
+        parse_time_expression(value)
+    except ValueError as exc:
+        ctx.fail(f"`{label(path)}`: {exc}", path)
+
+
+# --- the MetricWidget, as GetMetricWidgetImage and dashboard "Source" JSON write it --------------------
+
+_COLOR = pattern(r"#[0-9a-fA-F]{6}", "a #rrggbb colour")
+_REGION = pattern(r"[a-z]{2,}(-[a-z]+)+-\d+", "an AWS region such as us-east-1")
+_AXIS_SIDE = choice("left", "right")
+
+_METRIC_OPTIONS = Schema("metric option", {
+    "id": pattern(r"[a-z][a-zA-Z0-9_]*", "a lowercase letter followed by letters, digits or _"),
+    "label": string,
+    "color": _COLOR,
+    "stat": string,
+    "period": _period_seconds,
+    "yAxis": _AXIS_SIDE,
+    "visible": boolean,
+    "region": _REGION,
+    "accountId": string,
+    "expression": string,
+})
+
+_AXIS = Schema("axis", {"min": number, "max": number, "label": string, "showUnits": boolean})
+
+
+def _annotation_list(value_check: Check, fills: tuple[str, ...]) -> Check:
+    """Annotations of one direction: each a mapping, or a band of two mappings (from, to)."""
+    single = Schema("annotation", {
+        "value": value_check, "label": string, "color": _COLOR, "fill": choice(*fills),
+        "yAxis": _AXIS_SIDE, "visible": boolean,
+    }, required=("value",))
+
+    def band(ctx: Context, value: Any, path: KeyPath) -> None:
+        if len(value) != 2:
+            ctx.fail(f"`{label(path)}` is a band and needs exactly two annotations, not {len(value)}", path)
+        list_of(single)(ctx, value, path)
+
+    return list_of(either(band, single, lambda value: isinstance(value, list)))
+
+
+def _timestamp(ctx: Context, value: Any, path: KeyPath) -> None:
+    _time_expression(ctx, value, path)
+    if not isinstance(parse_time_expression(value), datetime):
+        ctx.fail(f"`{label(path)}` must be an ISO 8601 date/time, not the duration `{value}`", path)
+
+
+def _metrics(ctx: Context, value: Any, path: KeyPath) -> None:
+    expect(ctx, value, path, isinstance(value, list), "a list of metric rows")
+    if not value:
+        ctx.fail("`metrics` is empty; a widget needs at least one metric row", path)
+    if len(value) > MAX_METRICS_PER_WIDGET:
+        ctx.fail(f"`metrics` has {len(value)} rows; CloudWatch draws at most {MAX_METRICS_PER_WIDGET} per widget",
+                 path)
+    for index, row in enumerate(value):
+        _metric_row(ctx, row, path + (index,), index)
+
+
+def _metric_row(ctx: Context, row: Any, path: KeyPath, index: int) -> None:
+    """``[Namespace, MetricName, DimName, DimValue, …, {options}]``, or ``[{expression: …, id: …}]``."""
+    row_label = f"metric row {index + 1}"
+    if not isinstance(row, list):
+        hint = "; write a math expression as [{expression: …, id: …}]" if isinstance(row, dict) else ""
+        ctx.fail(f"{row_label} must be a list, not {describe(row)}{hint}", path)
+    names, options = (row[:-1], row[-1]) if row and isinstance(row[-1], dict) else (row, None)
+    for position, name in enumerate(names):
+        if not isinstance(name, str):
+            hint = "; quote it" if isinstance(name, (int, float)) else ""
+            ctx.fail(f"{row_label}: element {position + 1} must be a string, not {describe(name)}{hint}",
+                     path + (position,))
+    if options is not None:
+        _METRIC_OPTIONS(ctx, options, path + (len(row) - 1,))
+    if not names:
+        if options is None or "expression" not in options:
+            ctx.fail(f"{row_label} has no metric: give [Namespace, MetricName, …] or [{{expression: …}}]", path)
+        return
+    if options is not None and "expression" in options:
+        ctx.fail(f"{row_label}: an `expression` goes in a row of its own, [{{expression: …, id: …}}]",
+                 path + (len(row) - 1,))
+    if index == 0 and names[0] in {".", "..."}:
+        ctx.fail(f"{row_label}: `{names[0]}` repeats the previous row, but this is the first row", path)
+    # Namespace and MetricName, then name/value pairs; "..." stands for any number of leading values.
+    if names[0] != "..." and (len(names) < 2 or len(names) % 2):
+        ctx.fail(f"{row_label} must be [Namespace, MetricName, DimensionName, DimensionValue, …]; "
+                 f"it has {len(names)} name{'s' if len(names) > 1 else ''}", path)
+
+
+WIDGET = Schema("widget", {
+    "metrics": _metrics,
+    "annotations": Schema("annotations", {
+        "horizontal": _annotation_list(number, ("above", "below", "none")),
+        "vertical": _annotation_list(_timestamp, ("before", "after", "none")),
+        "alarms": list_of(string),
+    }),
+    "start": _time_expression,
+    "end": _time_expression,
+    "width": integer(MIN_WIDGET_PIXELS, MAX_WIDGET_PIXELS),
+    "height": integer(MIN_WIDGET_PIXELS, MAX_WIDGET_PIXELS),
+    "legend": Schema("legend", {"position": choice("bottom", "right", "hidden")}),
+    "liveData": boolean,
+    "period": _period_seconds,
+    "region": _REGION,
+    "stacked": boolean,
+    "stat": string,
+    "theme": choice("light", "dark"),
+    "timezone": pattern(r"[+-](0\d|1[0-4])[0-5]\d", "a UTC offset such as +0100 or -0500"),
+    "title": string,
+    "view": choice("timeSeries", "bar", "pie", "singleValue", "gauge"),
+    "yAxis": Schema("yAxis", {"left": _AXIS, "right": _AXIS}),
+    "setPeriodToTimeRange": boolean,
+    "sparkline": boolean,
+    "accountId": string,
+    "singleValueFullPrecision": boolean,
+    "trend": boolean,
+    "labels": Schema("labels", {"visible": boolean}),
+    "table": Schema("table", {
+        "layout": choice("horizontal", "vertical"),
+        "showTimeSeriesData": boolean,
+        "stickySummary": boolean,
+        "summaryColumns": list_of(string),
+    }),
+})
+
+
+# --- the report spec around the widgets ----------------------------------------------------------------
+
+
+def _timezone_name(ctx: Context, value: Any, path: KeyPath) -> None:
+    string(ctx, value, path)
+    if value not in _time_zones():
+        ctx.fail(f"`{value}` is not a known IANA time zone" + did_you_mean(value, sorted(_time_zones())), path)
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    # Scans the zone database once (~50 ms). "localtime" is whatever zone the host is set to: a spec
+    # naming it would change meaning from machine to machine.
+    return frozenset(available_timezones()) - {"localtime", "posixrules"}
+
+
+def _rate_limit(ctx: Context, value: Any, path: KeyPath) -> None:
+    number(ctx, value, path)
+    if not 0 < value <= 1000:
+        ctx.fail(f"`rate_limit` must be above 0 and at most 1000 requests per second, not {value}", path)
+
+
+def _period(ctx: Context, value: Any, path: KeyPath) -> None:
+    if isinstance(value, dict):
+        Schema("period", {"start": _time_expression, "end": _time_expression}, required=("start",))(
+            ctx, value, path)
+    elif isinstance(value, str):
+        if value not in PERIOD_KEYWORDS:
+            ctx.fail(f"`{value}` is not a report period; use one of {', '.join(PERIOD_KEYWORDS)} "
+                     f"or {{start: …, end: …}}" + did_you_mean(value, PERIOD_KEYWORDS), path)
+    else:
+        expect(ctx, value, path, False, "a period keyword or a {start: …, end: …} mapping")
+
+
+SPEC = Schema("report spec", {
+    "report": pattern(r"[a-z][a-z0-9-]{0,63}",
+                      "1-64 lowercase letters, digits and '-', starting with a letter (it names the PDF)"),
+    "title": string,
+    "description": string,
+    "timezone": _timezone_name,
+    "period": _period,
+    "aws": Schema("aws", {"region": _REGION, "profile": string, "rate_limit": _rate_limit}),
+    "layout": Schema("layout", {
+        "page": choice("A4", "A3", "Letter", "Legal"),
+        "orientation": choice("landscape", "portrait"),
+        "columns": integer(1, 4),
+    }),
+    "defaults": WIDGET.refusing(file="a `file:` belongs to one widget, not to the defaults"),
+    "sections": list_of(Schema("section", {
+        "title": string,
+        "widgets": list_of(WIDGET.extended(file=string), min_items=1),
+    }, required=("title", "widgets")), min_items=1),
+}, required=("report", "title", "sections"))
