@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench validate clean
+.PHONY: run test lint bench gallery validate clean
 
 # Reinstall whenever the project's metadata changes. The installer's chatter goes to a log that is shown
 # only if the install fails.
@@ -27,6 +27,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check reportgen tests bench
 	$(VENV)/bin/mypy
+
+# One PNG per stand-in feature and a contact sheet of them, to look at.
+gallery: $(STAMP)
+	$(PY) -m reportgen.local.gallery out/gallery
 
 bench: $(STAMP)
 	$(PY) bench/bench.py

@@ -1,35 +1,61 @@
 """Metric math: the expression rows of a widget (``{"expression": "100 * errors / requests", "id": "rate"}``).
 
-An expression names other rows by ``id`` and combines them with ``+ - * /``, parentheses, unary minus and
-numbers. A series meets a number at every point, and a series meets a series point by point on the
-timestamps both have. A point that comes out undefined or infinite (a division by zero) is left out of
-the result: a gap, as CloudWatch leaves one. Expressions may name other expressions in any order; a
-cycle is an error.
+An expression names other rows by ``id`` and combines numbers, time series and arrays of time series with
+``+ - * / ^``, the comparisons ``== != < <= > >=`` (1 for true, 0 for false) and ``AND``/``&&``,
+``OR``/``||``; with parentheses, unary minus, array brackets ``[m1, m2]`` and CloudWatch's functions.
+Expressions may name other expressions in any order; a cycle is an error.
 
-Functions come from a table, name → callable, so CloudWatch's function list can be added without
-touching the parser: a call is checked against the table and the callable's signature when the widget
-is validated, and the callable gets the evaluated arguments (numbers, strings, ``TimeSeries``) when it is
-drawn. The arithmetic subset has none yet.
+Values follow CloudWatch's "Metric math syntax and functions":
+
+- A number meets a series at every point. Two series meet on every timestamp either has, a missing value
+  counting as 0 (for arithmetic, comparisons and AND/OR alike). A series or number meets an array of
+  series one series at a time, and the array keeps its shape; two arrays cannot meet.
+- A point that comes out undefined or infinite (x / 0, LOG(0), overflow) is dropped on the spot, as
+  CloudWatch drops it: the series has a gap there, and a later ``+ m2`` sees a missing value, not NaN.
+- The final value of an expression is a time series or an array of them (``METRICS()``, ``SEARCH(…)``, or
+  a ``Band`` from ANOMALY_DETECTION_BAND); a number alone is an error.
+
+Functions come from a table, name → callable, so CloudWatch's function list grows without touching the
+parser. A call is checked against the table and the callable's signature, and then the whole program is
+evaluated once on empty data: a function handed the wrong kind of argument (``ABS('x')``,
+``FILL(m1, FOO)``, ``AVG(5)``) is refused when the widget is validated, not when it is drawn. A callable
+gets the evaluated arguments (numbers, strings, keywords such as ``REPEAT``, ``TimeSeries``, tuples of
+them); one that declares a keyword-only ``context`` parameter also gets the ``Context`` of the evaluation:
+the query's ``Window``, the metric rows (for ``METRICS()``) and the ``Search`` catalog (for ``SEARCH``).
+
+Time: a series has a period (given with its data, or the greatest common step of its timestamps), and a
+query may give a ``Window``, its time range and default period. FILL fills the missing points of the
+window's grid at the series' period (without a window, those between the series' first and last point);
+TIME_SERIES covers the window's grid at its period; SEARCH asks the catalog at the period given, else the
+window's.
 
 What CloudWatch would refuse raises ``ExpressionError``, with a message naming the expression and the
-culprit. Nothing here calls ``eval``: the text goes through a small tokenizer and a recursive-descent
-parser that know only the grammar above.
+culprit (for a function, its name). Nothing here calls ``eval``: the text goes through a small tokenizer
+and a recursive-descent parser that know only the grammar in ``_Parser``.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol
+from datetime import datetime
+from functools import cache
+from typing import Any, NamedTuple, NoReturn, Protocol
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 class ExpressionError(ValueError):
     """An expression CloudWatch would refuse; the message names the expression and the problem."""
+
+
+class _ArgumentError(ExpressionError):
+    """An argument that does not fit its function; the evaluator puts the function's name in front."""
 
 
 class Points(Protocol):
@@ -44,17 +70,84 @@ class Points(Protocol):
 
 @dataclass(frozen=True)
 class TimeSeries:
-    """An evaluated series: epoch-second timestamps, ascending, and a value at each."""
+    """An evaluated series: epoch-second timestamps, ascending, and a finite value at each.
+
+    ``period`` is the step of the series' grid in seconds, when known. ``label`` says which series of an
+    array this is: the metric id for an element of ``METRICS()``, the catalog's label for a ``SEARCH`` result.
+    """
 
     timestamps: npt.NDArray[np.int64]
     values: npt.NDArray[np.float64]
+    period: int | None = None
+    label: str | None = None
 
 
-Value = float | str | TimeSeries
+class Band(NamedTuple):
+    """ANOMALY_DETECTION_BAND's result, drawn as a shaded band between ``lower`` and ``upper``.
+
+    It is also an array of two series, upper first, as CloudWatch's is: ``FIRST`` gives the upper bound,
+    ``LAST`` the lower, and functions that work on each series of an array keep it a band.
+    """
+
+    upper: TimeSeries
+    lower: TimeSeries
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A bare upper-case word (``REPEAT``, ``LINEAR``): a syntax node and, as a function's argument, a value."""
+
+    word: str
+
+
+# CloudWatch's default period for a graph: SEARCH's period and a series' step when nothing else says.
+DEFAULT_PERIOD = 300
+
+
+@dataclass(frozen=True)
+class Window:
+    """The query's time range [start, end) in epoch seconds, and its period in seconds."""
+
+    start: int
+    end: int
+    period: int = DEFAULT_PERIOD
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime, period: int) -> Window:
+        return cls(math.floor(start.timestamp()), math.ceil(end.timestamp()), period)
+
+    def grid(self, period: int, phase: int = 0) -> npt.NDArray[np.int64]:
+        """The timestamps in [start, end) that are ``phase`` past a multiple of ``period``."""
+        return np.arange(self.start + (phase - self.start) % period, self.end, period, dtype=np.int64)
+
+
+Array = tuple[TimeSeries, ...]  # an array of time series; a Band is one
+Value = float | str | Keyword | TimeSeries | Array
+Result = TimeSeries | Array
 Function = Callable[..., Value]
+# The catalog SEARCH('{Namespace,Dim} MetricName', 'Stat', period) asks: (expression, stat, period) → the
+# matching metrics' series, each labelled for the legend. The caller binds the query's time range to it.
+Search = Callable[[str, str, int], Sequence[TimeSeries]]
 
-# CloudWatch's metric math functions, by the name an expression calls them with.
-FUNCTIONS: Mapping[str, Function] = {}
+
+def no_search(expression: str, stat: str, period: int) -> Sequence[TimeSeries]:
+    """The catalog of a caller that has none: SEARCH finds nothing, an empty array."""
+    return ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a function may need besides its arguments."""
+
+    window: Window | None
+    metrics: Array  # every metric row given, in order, each labelled with its id
+    ids: Collection[str]  # the ids METRICS('text') looks through
+    search: Search
+
+    @property
+    def period(self) -> int:
+        return self.window.period if self.window is not None else DEFAULT_PERIOD
+
 
 # A bound on nesting, so a hostile "((((…" is refused instead of exhausting the parser's stack.
 MAX_DEPTH = 100
@@ -84,10 +177,19 @@ class Negate:
 
 
 @dataclass(frozen=True)
-class Binary:
-    operator: str
-    left: Node
-    right: Node
+class Chain:
+    """``first`` op₁ operand₁ op₂ operand₂ …, applied left to right, for operators of one precedence.
+
+    A flat chain rather than nested pairs, so ``m1 + m2 + … + m500`` is no deeper than ``m1 + m2``.
+    """
+
+    first: Node
+    rest: tuple[tuple[str, Node], ...]
+
+
+@dataclass(frozen=True)
+class ArrayOf:
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
@@ -96,15 +198,23 @@ class Call:
     arguments: tuple[Node, ...]
 
 
-Node = Number | Text | Ref | Negate | Binary | Call
+Node = Number | Text | Ref | Keyword | Negate | Chain | ArrayOf | Call
 
 _TOKEN = re.compile(r"""
     \s*(?:
         (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
       | (?P<name>[A-Za-z_]\w*)
       | (?P<text>"[^"]*"|'[^']*')
-      | (?P<symbol>[-+*/(),])
+      | (?P<symbol>==|!=|<=|>=|&&|\|\||[-+*/^(),<>\[\]])
     )""", re.VERBOSE | re.ASCII)
+
+# Binary operators by precedence, loosest first; ^ binds tighter than all of them and unary minus.
+_PRECEDENCE = {
+    "OR": 0, "||": 0, "AND": 1, "&&": 1,
+    "==": 2, "!=": 2, "<": 2, "<=": 2, ">": 2, ">=": 2,
+    "+": 3, "-": 3, "*": 4, "/": 4,
+}
+_SPELLING = {"||": "OR", "&&": "AND"}
 
 
 def parse(text: str, *, where: str = "expression") -> Node:
@@ -113,12 +223,16 @@ def parse(text: str, *, where: str = "expression") -> Node:
 
 
 class _Parser:
-    """Recursive descent over the grammar, lowest precedence first.
+    """Recursive descent with precedence climbing for the binary operators.
 
-    sum     := product (("+" | "-") product)*
-    product := unary (("*" | "/") unary)*
-    unary   := ("-" | "+") unary | primary
-    primary := number | string | name "(" [sum ("," sum)*] ")" | name | "(" sum ")"
+    binary  := unary (operator binary)*          operators in ``_PRECEDENCE``, left to right
+    unary   := ("-" | "+") unary | power
+    power   := primary ["^" unary]               right to left: 2^3^2 is 2^9; -2^2 is -(2^2)
+    primary := number | string | NAME "(" [binary ("," binary)*] ")" | id | KEYWORD
+             | "[" [binary ("," binary)*] "]" | "(" binary ")"
+
+    A name starts with a lower-case letter when it is an id (as CloudWatch requires) and with an upper-case
+    one when it is a keyword: REPEAT, LINEAR, and the AND and OR operators.
     """
 
     def __init__(self, text: str, where: str) -> None:
@@ -130,7 +244,7 @@ class _Parser:
     def parse(self) -> Node:
         if not self.tokens:
             raise ExpressionError(f"the expression of {self.where} is empty")
-        node = self._sum()
+        node = self._binary(0)
         if self.position < len(self.tokens):
             self._unexpected()
         return node
@@ -175,18 +289,18 @@ class _Parser:
         if self.depth > MAX_DEPTH:
             raise ExpressionError(f"the expression of {self.where} is nested more than {MAX_DEPTH} deep")
 
-    def _sum(self) -> Node:
-        node = self._product()
-        while self._peek() in ("+", "-"):
-            operator = self._take()[1]
-            node = Binary(operator, node, self._product())
-        return node
+    def _precedence(self) -> int | None:
+        token = self._peek()
+        return _PRECEDENCE.get(token) if token is not None else None
 
-    def _product(self) -> Node:
+    def _binary(self, minimum: int) -> Node:
         node = self._unary()
-        while self._peek() in ("*", "/"):
-            operator = self._take()[1]
-            node = Binary(operator, node, self._unary())
+        while (level := self._precedence()) is not None and level >= minimum:
+            rest: list[tuple[str, Node]] = []
+            while self._precedence() == level:
+                operator = self._take()[1]
+                rest.append((_SPELLING.get(operator, operator), self._binary(level + 1)))
+            node = Chain(node, tuple(rest))
         return node
 
     def _unary(self) -> Node:
@@ -196,7 +310,17 @@ class _Parser:
             operand = self._unary()
             self.depth -= 1
             return Negate(operand) if operator == "-" else operand
-        return self._primary()
+        return self._power()
+
+    def _power(self) -> Node:
+        base = self._primary()
+        if self._peek() != "^":
+            return base
+        self.position += 1
+        self._nested()
+        exponent = self._unary()
+        self.depth -= 1
+        return Chain(base, (("^", exponent),))
 
     def _primary(self) -> Node:
         kind, text, _ = self._take()
@@ -205,27 +329,447 @@ class _Parser:
         if kind == "text":
             return Text(text[1:-1])
         if kind == "name":
-            if self._peek() != "(":
-                return Ref(text)
-            self.position += 1
-            self._nested()
-            arguments: list[Node] = []
-            if self._peek() != ")":
-                arguments.append(self._sum())
-                while self._peek() == ",":
-                    self.position += 1
-                    arguments.append(self._sum())
-            self._expect(")")
-            self.depth -= 1
-            return Call(text, tuple(arguments))
+            if self._peek() == "(":
+                self.position += 1
+                return Call(text, self._list(")"))
+            return Keyword(text) if text[0].isupper() else Ref(text)
+        if text == "[":
+            return ArrayOf(self._list("]"))
         if text == "(":
             self._nested()
-            node = self._sum()
+            node = self._binary(0)
             self._expect(")")
             self.depth -= 1
             return node
         self.position -= 1
         self._unexpected()
+
+    def _list(self, closing: str) -> tuple[Node, ...]:
+        """Comma-separated expressions up to ``closing``, whose opening has been taken."""
+        self._nested()
+        items: list[Node] = []
+        if self._peek() != closing:
+            items.append(self._binary(0))
+            while self._peek() == ",":
+                self.position += 1
+                items.append(self._binary(0))
+        self._expect(closing)
+        self.depth -= 1
+        return tuple(items)
+
+
+# ---- values ---------------------------------------------------------------------------------------------
+
+
+def _series(timestamps: npt.NDArray[np.int64], values: npt.ArrayLike, period: int | None,
+            label: str | None = None) -> TimeSeries:
+    """A series of the finite points among ``values``: an undefined or infinite one is a gap."""
+    values = np.asarray(values, dtype=np.float64)
+    defined = np.isfinite(values)
+    if defined.all():
+        return TimeSeries(timestamps, values, period, label)
+    return TimeSeries(timestamps[defined], values[defined], period, label)
+
+
+def _nothing(period: int | None = None, label: str | None = None) -> TimeSeries:
+    return TimeSeries(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), period, label)
+
+
+def _kind(value: Value) -> str:
+    """``value``'s kind, for messages."""
+    match value:
+        case float():
+            return "a number"
+        case str():
+            return "a string"
+        case Keyword(word=word):
+            return f"the keyword {word}"
+        case TimeSeries():
+            return "a time series"
+        case Band():
+            return "an anomaly detection band"
+    return "an array of time series"
+
+
+def _each(array: Array, transform: Callable[[TimeSeries], TimeSeries]) -> Array:
+    """``transform`` applied to each series of ``array``; a band stays a band."""
+    if isinstance(array, Band):
+        return Band(transform(array.upper), transform(array.lower))
+    return tuple(transform(series) for series in array)
+
+
+def _flatten(values: Sequence[Value]) -> Array:
+    """The series of an array literal: ``[m1, METRICS('x')]`` holds m1 and each series METRICS gives."""
+    items: list[TimeSeries] = []
+    for value in values:
+        if isinstance(value, TimeSeries):
+            items.append(value)
+        elif isinstance(value, tuple):
+            items.extend(value)
+        else:
+            raise ExpressionError(f"an array holds time series, not {_kind(value)}")
+    return tuple(items)
+
+
+def _finer(*periods: int | None) -> int | None:
+    known = [period for period in periods if period is not None]
+    return min(known) if known else None
+
+
+def _period(series: TimeSeries, context: Context) -> int:
+    """The series' period: its own, else the greatest common step of its timestamps, else the query's."""
+    if series.period:
+        return series.period
+    if series.timestamps.size > 1:
+        step = int(np.gcd.reduce(np.diff(series.timestamps)))
+        if step > 0:
+            return step
+    return context.period
+
+
+def _aligned(series: Sequence[TimeSeries], missing: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Every timestamp of any of ``series``, and a (series × timestamps) matrix of their values there,
+    ``missing`` where a series has no point."""
+    if not series:
+        return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.float64)
+    timestamps = np.unique(np.concatenate([item.timestamps for item in series]))
+    matrix = np.full((len(series), timestamps.size), missing, dtype=np.float64)
+    for row, item in zip(matrix, series):
+        row[np.searchsorted(timestamps, item.timestamps)] = item.values
+    return timestamps, matrix
+
+
+def _at(value: float | TimeSeries, timestamps: npt.NDArray[np.int64], missing: float) -> npt.NDArray[np.float64]:
+    """``value`` at each of ``timestamps``: a number everywhere; a series where it has a point, else ``missing``."""
+    if not isinstance(value, TimeSeries):
+        return np.full(timestamps.size, value, dtype=np.float64)
+    result = np.full(timestamps.size, missing, dtype=np.float64)
+    if value.timestamps.size:
+        index = np.minimum(np.searchsorted(value.timestamps, timestamps), value.timestamps.size - 1)
+        found = value.timestamps[index] == timestamps
+        result[found] = value.values[index[found]]
+    return result
+
+
+# ---- operators ------------------------------------------------------------------------------------------
+
+
+def _both(test: Callable[..., Any]) -> Callable[..., Any]:
+    """A logical operator: a value is true when it is not 0."""
+    return lambda left, right: test(np.not_equal(left, 0), np.not_equal(right, 0))
+
+
+_OPERATORS: dict[str, Callable[..., Any]] = {
+    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "^": np.power,
+    "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+    "AND": _both(np.logical_and), "OR": _both(np.logical_or),
+}
+
+
+def _combine(operator: str, left: Value, right: Value) -> Value:
+    """``left`` ⊕ ``right``: numbers, series and arrays as the module's docstring says."""
+    if isinstance(left, tuple) and isinstance(right, tuple):
+        raise ExpressionError(f"{operator!r} cannot combine two arrays of time series")
+    if isinstance(left, tuple):
+        other = _operand(right)
+        return _each(left, lambda series: _pointwise(operator, series, other, swapped=False))
+    if isinstance(right, tuple):
+        other = _operand(left)
+        return _each(right, lambda series: _pointwise(operator, series, other, swapped=True))
+    first, second = _operand(left), _operand(right)
+    if isinstance(first, TimeSeries):
+        return _pointwise(operator, first, second, swapped=False)
+    if isinstance(second, TimeSeries):
+        return _pointwise(operator, second, first, swapped=True)
+    with np.errstate(all="ignore"):
+        return float(_OPERATORS[operator](first, second))
+
+
+def _operand(value: Value) -> float | TimeSeries:
+    if isinstance(value, float | TimeSeries):
+        return value
+    raise ExpressionError(f"{_kind(value)} cannot take part in arithmetic")
+
+
+def _pointwise(operator: str, series: TimeSeries, other: float | TimeSeries, *, swapped: bool) -> TimeSeries:
+    """``series`` ⊕ ``other`` (``other`` ⊕ ``series`` when ``swapped``), labelled as ``series``."""
+    mine: npt.NDArray[np.float64]
+    theirs: float | npt.NDArray[np.float64]
+    if isinstance(other, TimeSeries):
+        timestamps, (mine, theirs) = _aligned([series, other], 0.0)
+        period = _finer(series.period, other.period)
+    else:
+        timestamps, mine, theirs, period = series.timestamps, series.values, other, series.period
+    with np.errstate(all="ignore"):
+        values = _OPERATORS[operator](*((theirs, mine) if swapped else (mine, theirs)))
+    return _series(timestamps, values, period, series.label)
+
+
+# ---- functions ------------------------------------------------------------------------------------------
+
+
+def _series_argument(value: Value, *, what: str = "the argument") -> TimeSeries:
+    if isinstance(value, TimeSeries):
+        return value
+    raise _ArgumentError(f"{what} must be a time series, not {_kind(value)}")
+
+
+def _array_argument(value: Value) -> Array:
+    if isinstance(value, tuple):
+        return value
+    raise _ArgumentError(f"the argument must be an array of time series such as METRICS(), not {_kind(value)}")
+
+
+def _number_argument(value: Value, *, what: str) -> float:
+    if isinstance(value, float):
+        return value
+    raise _ArgumentError(f"{what} must be a number, not {_kind(value)}")
+
+
+def _series_or_array(value: Value) -> TimeSeries | Array:
+    if isinstance(value, TimeSeries | tuple):
+        return value
+    raise _ArgumentError(f"the argument must be a time series or an array of time series, not {_kind(value)}")
+
+
+def _per_series(transform: Callable[[TimeSeries], TimeSeries]) -> Function:
+    """A function of a series, or of an array whose series it transforms one by one (TS → TS, TS[] → TS[])."""
+
+    def function(values: Value) -> Value:
+        values = _series_or_array(values)
+        return transform(values) if isinstance(values, TimeSeries) else _each(values, transform)
+
+    return function
+
+
+def _pointwise_function(ufunc: Callable[..., Any]) -> Function:
+    """ABS, LOG, …: ``ufunc`` of each value; a value it leaves undefined (LOG(0), SQRT(-1)) is a gap."""
+
+    def transform(series: TimeSeries) -> TimeSeries:
+        with np.errstate(all="ignore"):
+            return _series(series.timestamps, ufunc(series.values), series.period, series.label)
+
+    return _per_series(transform)
+
+
+def _stepwise_function(step: Callable[[TimeSeries], npt.NDArray[np.float64]]) -> Function:
+    """DIFF, DIFF_TIME, RATE: a value from each point and the one before it, so the first point has none."""
+
+    def transform(series: TimeSeries) -> TimeSeries:
+        if series.timestamps.size < 2:
+            return _nothing(series.period, series.label)
+        with np.errstate(all="ignore"):
+            return _series(series.timestamps[1:], step(series), series.period, series.label)
+
+    return _per_series(transform)
+
+
+def _aggregate(reduce: Callable[..., Any], *, missing: float) -> Function:
+    """SUM, AVG, …: of a series, a number from all its points (none from no points); of an array, a series
+    from the values at each timestamp any of them has, ``missing`` standing in for a series without one."""
+
+    def function(values: Value) -> Value:
+        values = _series_or_array(values)
+        if isinstance(values, TimeSeries):
+            return float(reduce(values.values)) if values.values.size else math.nan
+        timestamps, matrix = _aligned(values, missing)
+        if not timestamps.size:
+            return _nothing(_finer(*(series.period for series in values)))
+        return _series(timestamps, reduce(matrix, axis=0), _finer(*(series.period for series in values)))
+
+    return function
+
+
+def _metrics(text: Value | None = None, *, context: Context) -> Value:
+    """METRICS(): the metric rows, not the expressions, in row order; METRICS('s'): those whose id contains s."""
+    if text is None:
+        return context.metrics
+    if not isinstance(text, str):
+        raise _ArgumentError(f"the argument must be a string to look for in the metric ids, not {_kind(text)}")
+    return tuple(series for series in context.metrics
+                 if series.label is not None and series.label in context.ids and text in series.label)
+
+
+def _search(expression: Value, stat: Value, period: Value | None = None, *, context: Context) -> Value:
+    """SEARCH('{Namespace,Dim} MetricName', 'Stat'[, period]): the catalog's matching metrics, as an array."""
+    if not isinstance(expression, str):
+        raise _ArgumentError("the search expression must be a string like "
+                             f"'{{AWS/EC2,InstanceId}} MetricName=\"CPUUtilization\"', not {_kind(expression)}")
+    if not isinstance(stat, str) or not stat.strip():
+        raise _ArgumentError(f"the statistic must be a string like 'Average', not {_kind(stat)}")
+    seconds = context.period
+    if period is not None:
+        number = _number_argument(period, what="the period")
+        if not (math.isfinite(number) and number.is_integer() and number >= 1):
+            raise _ArgumentError(f"the period must be a whole number of seconds, at least 1, not {number:g}")
+        seconds = int(number)
+    return tuple(_series(np.asarray(found.timestamps, dtype=np.int64), found.values, found.period or seconds,
+                         found.label)
+                 for found in context.search(expression, stat, seconds))
+
+
+def _fill(values: Value, filler: Value, *, context: Context) -> Value:
+    """FILL(series or array, number | series | REPEAT | LINEAR): the missing points of the grid filled.
+
+    The grid is each series' period over the query's window (without a window, over the series' own
+    span). A number fills every missing point, a series those where it has a value; REPEAT carries the
+    last value before a gap forward, LINEAR draws a line across a gap between two values. What cannot be
+    filled (before the first value for REPEAT, outside the first and last for LINEAR) stays missing.
+    """
+    if isinstance(filler, float | TimeSeries) or isinstance(filler, Keyword) and filler.word in ("REPEAT", "LINEAR"):
+        return _per_series(lambda series: _filled(series, filler, context))(values)
+    raise _ArgumentError(f"the fill value must be a number, a time series, REPEAT or LINEAR, not {_kind(filler)}")
+
+
+def _filled(series: TimeSeries, filler: float | Keyword | TimeSeries, context: Context) -> TimeSeries:
+    period = _period(series, context)
+    if context.window is not None:
+        grid = context.window.grid(period, int(series.timestamps[0]) % period if series.timestamps.size else 0)
+    elif series.timestamps.size:
+        grid = np.arange(series.timestamps[0], series.timestamps[-1] + 1, period, dtype=np.int64)
+    else:
+        grid = series.timestamps
+    timestamps = np.union1d(grid, series.timestamps)
+    values = _at(series, timestamps, math.nan)
+    missing = np.isnan(values)
+    if isinstance(filler, Keyword) and filler.word == "REPEAT":
+        # For each point, the index of the last point with a value at or before it (-1: none yet).
+        last = np.maximum.accumulate(np.where(missing, -1, np.arange(values.size)))
+        values = np.where(last >= 0, values[np.maximum(last, 0)], math.nan)
+    elif isinstance(filler, Keyword):
+        if series.timestamps.size:
+            values[missing] = np.interp(timestamps[missing], series.timestamps, series.values,
+                                        left=math.nan, right=math.nan)
+    else:
+        values[missing] = _at(filler, timestamps[missing], math.nan)
+    return _series(timestamps, values, period, series.label)
+
+
+def _if(condition: Value, when_true: Value, when_false: Value | None = None) -> Value:
+    """IF(condition, a[, b]), as CloudWatch's "Using IF expressions" describes.
+
+    A number as condition picks ``a`` or ``b`` whole (an empty series when ``b`` is left out). A series as
+    condition gives a series on its timestamps: where it is true (not 0), ``a``'s value, or 0 where the
+    series ``a`` has none; where it is false, ``b``'s value, or no point where ``b`` has none or is left out.
+    """
+    test, then = _number_or_series(condition), _number_or_series(when_true)
+    otherwise = None if when_false is None else _number_or_series(when_false)
+    if not isinstance(test, TimeSeries):
+        chosen = then if test != 0 else otherwise
+        return _nothing() if chosen is None else chosen
+    true = test.values != 0
+    values = np.full(test.timestamps.size, math.nan)
+    values[true] = _at(then, test.timestamps[true], 0.0)
+    if otherwise is not None:
+        values[~true] = _at(otherwise, test.timestamps[~true], math.nan)
+    return _series(test.timestamps, values, test.period, test.label)
+
+
+def _number_or_series(value: Value) -> float | TimeSeries:
+    if isinstance(value, float | TimeSeries):
+        return value
+    raise _ArgumentError(f"the condition and the values must be numbers or time series, not {_kind(value)}")
+
+
+def _period_of(series: Value, *, context: Context) -> Value:
+    """PERIOD(series): its period in seconds."""
+    return float(_period(_series_argument(series), context))
+
+
+def _time_series(value: Value, *, context: Context) -> Value:
+    """TIME_SERIES(number): that number at every point of the window's grid at its period."""
+    number = _number_argument(value, what="the argument")
+    if context.window is None:
+        return _nothing(context.period)
+    grid = context.window.grid(context.window.period)
+    return _series(grid, np.full(grid.size, number), context.window.period)
+
+
+# The band of each point comes from up to this many points before it.
+BAND_HISTORY = 20
+
+
+def _anomaly_detection_band(values: Value, stddevs: Value = 2.0) -> Value:
+    """ANOMALY_DETECTION_BAND(series[, k]): the range the series is expected in, as a ``Band``.
+
+    CloudWatch trains a seasonal model on up to two weeks of history. This stand-in's model is simpler and
+    deterministic: at each point, the mean of up to ``BAND_HISTORY`` points before it, ± k (default 2)
+    times their standard deviation. A point is judged by what came before it, so a spike stands out of
+    its band; the first two points, with less than two before them, have no band.
+    """
+    series = _series_argument(values, what="the first argument")
+    k = _number_argument(stddevs, what="the number of standard deviations")
+    if not k > 0:
+        raise _ArgumentError(f"the number of standard deviations must be more than 0, not {k:g}")
+    # Row i of `history` holds the BAND_HISTORY values before point i, NaN before the series starts.
+    padded = np.concatenate([np.full(BAND_HISTORY, math.nan), series.values])
+    history = sliding_window_view(padded, BAND_HISTORY)[:series.values.size]
+    enough = np.count_nonzero(~np.isnan(history), axis=1) >= 2
+    mean = np.nanmean(history[enough], axis=1)
+    spread = k * np.nanstd(history[enough], axis=1)
+    timestamps = series.timestamps[enough]
+    return Band(_series(timestamps, mean + spread, series.period, series.label),
+                _series(timestamps, mean - spread, series.period, series.label))
+
+
+def _end(index: int) -> Function:
+    """FIRST and LAST: one series of an array (an empty one from an empty array)."""
+
+    def function(values: Value) -> Value:
+        array = _array_argument(values)
+        return array[index] if array else _nothing()
+
+    return function
+
+
+def _datapoint_count(values: Value) -> Value:
+    """DATAPOINT_COUNT: of a series, its number of points; of an array, how many series have each timestamp."""
+    values = _series_or_array(values)
+    if isinstance(values, TimeSeries):
+        return float(values.values.size)
+    timestamps, matrix = _aligned([TimeSeries(series.timestamps, np.ones(series.values.size)) for series in values], 0)
+    return _series(timestamps, matrix.sum(axis=0), _finer(*(series.period for series in values)))
+
+
+def _metric_count(values: Value) -> Value:
+    return float(len(_array_argument(values)))
+
+
+def _remove_empty(values: Value) -> Value:
+    return tuple(series for series in _array_argument(values) if series.values.size)
+
+
+# CloudWatch's metric math functions, by the name an expression calls them with.
+FUNCTIONS: Mapping[str, Function] = {
+    "ABS": _pointwise_function(np.abs),
+    "ANOMALY_DETECTION_BAND": _anomaly_detection_band,
+    "AVG": _aggregate(np.mean, missing=0.0),  # CloudWatch counts a missing value as 0 here
+    "CEIL": _pointwise_function(np.ceil),
+    "DATAPOINT_COUNT": _datapoint_count,
+    "DIFF": _stepwise_function(lambda series: np.diff(series.values)),
+    "DIFF_TIME": _stepwise_function(lambda series: np.diff(series.timestamps).astype(np.float64)),
+    "FILL": _fill,
+    "FIRST": _end(0),
+    "FLOOR": _pointwise_function(np.floor),
+    "IF": _if,
+    "LAST": _end(-1),
+    "LOG": _pointwise_function(np.log),
+    "LOG10": _pointwise_function(np.log10),
+    "MAX": _aggregate(np.nanmax, missing=math.nan),
+    "METRIC_COUNT": _metric_count,
+    "METRICS": _metrics,
+    "MIN": _aggregate(np.nanmin, missing=math.nan),
+    "PERIOD": _period_of,
+    "RATE": _stepwise_function(lambda series: np.diff(series.values) / np.diff(series.timestamps)),
+    "REMOVE_EMPTY": _remove_empty,
+    "RUNNING_SUM": _per_series(lambda series: _series(series.timestamps, np.cumsum(series.values), series.period,
+                                                      series.label)),
+    "SEARCH": _search,
+    "SQRT": _pointwise_function(np.sqrt),
+    "STDDEV": _aggregate(np.nanstd, missing=math.nan),  # the population's: the points are all there is
+    "SUM": _aggregate(np.sum, missing=0.0),
+    "TIME_SERIES": _time_series,
+}
 
 
 # ---- checking and evaluating ----------------------------------------------------------------------------
@@ -237,58 +781,97 @@ class Program:
     ``expressions`` are (name, text) pairs: the name is the row's id, or any other label for a row
     without one (such a row cannot be referred to). ``metric_ids`` are the ids of the rows that carry
     data. Construction raises ``ExpressionError`` for bad syntax, an unknown id or function, a call that
-    does not fit its function, an expression that names no data, and a cycle.
+    does not fit its function, an expression that names no data or does not give a time series, and a cycle.
     """
 
     def __init__(self, expressions: Sequence[tuple[str, str]], metric_ids: Collection[str], *,
                  functions: Mapping[str, Function] = FUNCTIONS) -> None:
         self._functions = functions
+        self._metric_ids = metric_ids
         self._trees = {name: parse(text, where=name) for name, text in expressions}
         self._names = [name for name, _ in expressions]
         for name, tree in self._trees.items():
-            self._check(tree, name, metric_ids, argument=False)
+            self._check(tree, name, argument=False)
             if not any(isinstance(node, Ref | Call) for node in _walk(tree)):
                 raise ExpressionError(f"the expression of {name} names no metric: "
                                       "refer to another row by its id")
         self._order = _dependency_order(self._trees)
+        # Types do not depend on the data: a run on empty series finds every argument of the wrong kind.
+        self.results({metric_id: _nothing() for metric_id in metric_ids})
 
-    def evaluate(self, metrics: Mapping[str, Points]) -> list[TimeSeries]:
-        """One result per expression, in the order given; ``metrics`` has the data of each metric id."""
-        results: dict[str, TimeSeries] = {}
+    def results(self, metrics: Mapping[str, Points], *, window: Window | None = None,
+                search: Search = no_search) -> list[Result]:
+        """One result per expression, in the order given: a ``TimeSeries``, or a tuple of them (an array,
+        or a ``Band``).
 
-        def lookup(name: str) -> TimeSeries:
-            if name in results:
-                return results[name]
-            return TimeSeries(metrics[name].timestamps, metrics[name].values)
-
+        ``metrics`` has the data of each metric id, in row order (the order of ``METRICS()``). It may also
+        hold rows that have no id, under any key that is not one: ``METRICS()`` includes them,
+        ``METRICS('text')`` does not. A ``TimeSeries`` given there brings its period; for other data the
+        period is the greatest common step of its timestamps. ``window`` is the query's time range and
+        period; ``search`` answers ``SEARCH``.
+        """
+        given = {key: _series(np.asarray(points.timestamps, dtype=np.int64), points.values,
+                              points.period if isinstance(points, TimeSeries) else None, key)
+                 for key, points in metrics.items() if key not in self._trees}
+        scope = _Scope(self._functions, Context(window, tuple(given.values()), self._metric_ids, search), given)
+        done: dict[str, Result] = {}
         for name in self._order:
-            value = _evaluate(self._trees[name], lookup, self._functions)
-            if not isinstance(value, TimeSeries):  # only a function could make it so
-                raise ExpressionError(f"the expression of {name} does not give a time series")
-            defined = np.isfinite(value.values)
-            results[name] = TimeSeries(value.timestamps[defined], value.values[defined])
-        return [results[name] for name in self._names]
+            try:
+                value = scope.evaluate(self._trees[name])
+            except ExpressionError as exc:
+                raise ExpressionError(f"{exc}, in expression of {name}") from None
+            if not isinstance(value, TimeSeries | tuple):
+                raise ExpressionError(f"the expression of {name} gives {_kind(value)}, not a time series "
+                                      "or an array of time series")
+            scope.values[name] = done[name] = value
+        return [done[name] for name in self._names]
 
-    def _check(self, node: Node, name: str, metric_ids: Collection[str], *, argument: bool) -> None:
+    def evaluate(self, metrics: Mapping[str, Points], *, window: Window | None = None,
+                 search: Search = no_search) -> list[TimeSeries]:
+        """One series per expression, in the order given, for programs whose expressions each give one;
+        see ``results`` for the arguments. An expression that gives an array raises ``ExpressionError``."""
+        series: list[TimeSeries] = []
+        for name, result in zip(self._names, self.results(metrics, window=window, search=search)):
+            if not isinstance(result, TimeSeries):
+                raise ExpressionError(f"the expression of {name} gives an array of {len(result)} time series, "
+                                      "not one")
+            series.append(result)
+        return series
+
+    def _check(self, node: Node, name: str, *, argument: bool) -> None:
         match node:
-            case Ref(id=ref) if ref not in metric_ids and ref not in self._trees:
+            case Ref(id=ref) if ref not in self._metric_ids and ref not in self._trees:
                 raise ExpressionError(f"Unknown metric id {ref!r} in expression of {name}")
+            case Keyword(word=word) if not argument:
+                raise ExpressionError(f"Unknown metric id {word!r} in expression of {name}")
             case Text() if not argument:
                 raise ExpressionError(f"a string can only be a function's argument, in expression of {name}")
             case Negate(operand=operand):
-                self._check(operand, name, metric_ids, argument=False)
-            case Binary(left=left, right=right):
-                self._check(left, name, metric_ids, argument=False)
-                self._check(right, name, metric_ids, argument=False)
+                self._check(operand, name, argument=False)
+            case Chain(first=first, rest=rest):
+                for operand in (first, *(operand for _, operand in rest)):
+                    self._check(operand, name, argument=False)
+            case ArrayOf(items=items):
+                for item in items:
+                    self._check(item, name, argument=False)
             case Call(name=function, arguments=arguments):
                 if function not in self._functions:
                     raise ExpressionError(f"Unsupported function {function} in expression of {name}")
+                signature, contextual = _signature(self._functions[function])
                 try:
-                    inspect.signature(self._functions[function]).bind(*arguments)
+                    signature.bind(*arguments, **({"context": None} if contextual else {}))
                 except TypeError as exc:
                     raise ExpressionError(f"{function}: {exc}, in expression of {name}") from None
                 for item in arguments:
-                    self._check(item, name, metric_ids, argument=True)
+                    self._check(item, name, argument=True)
+
+
+@cache
+def _signature(function: Function) -> tuple[inspect.Signature, bool]:
+    """The function's signature, and whether it takes the evaluation's ``Context`` as ``context=``."""
+    signature = inspect.signature(function)
+    parameter = signature.parameters.get("context")
+    return signature, parameter is not None and parameter.kind is inspect.Parameter.KEYWORD_ONLY
 
 
 def _walk(node: Node) -> Iterator[Node]:
@@ -296,11 +879,12 @@ def _walk(node: Node) -> Iterator[Node]:
     match node:
         case Negate(operand=operand):
             yield from _walk(operand)
-        case Binary(left=left, right=right):
-            yield from _walk(left)
-            yield from _walk(right)
-        case Call(arguments=arguments):
-            for item in arguments:
+        case Chain(first=first, rest=rest):
+            yield from _walk(first)
+            for _, operand in rest:
+                yield from _walk(operand)
+        case ArrayOf(items=items) | Call(arguments=items):
+            for item in items:
                 yield from _walk(item)
 
 
@@ -327,46 +911,37 @@ def _dependency_order(trees: Mapping[str, Node]) -> list[str]:
     return order
 
 
-def _evaluate(node: Node, lookup: Callable[[str], TimeSeries], functions: Mapping[str, Function]) -> Value:
-    match node:
-        case Number(value=number):
-            return number
-        case Text(value=text):
-            return text
-        case Ref(id=ref):
-            return lookup(ref)
-        case Negate(operand=operand):
-            return _combine(np.subtract, 0.0, _evaluate(operand, lookup, functions))
-        case Binary(operator=operator, left=left, right=right):
-            return _combine(_OPERATORS[operator], _evaluate(left, lookup, functions),
-                            _evaluate(right, lookup, functions))
-        case Call(name=function, arguments=arguments):
-            return functions[function](*(_evaluate(item, lookup, functions) for item in arguments))
-    raise AssertionError(f"not a syntax node: {node!r}")
+class _Scope:
+    """One evaluation: the functions, their context, and the values of the rows evaluated so far."""
 
+    def __init__(self, functions: Mapping[str, Function], context: Context, metrics: Mapping[str, TimeSeries]) -> None:
+        self.functions, self.context = functions, context
+        self.values: dict[str, Value] = dict(metrics)
 
-_OPERATORS: dict[str, Callable[..., Any]] = {
-    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
-}
-
-
-def _combine(operator: Callable[..., Any], left: Value, right: Value) -> Value:
-    """``left`` ⊕ ``right``: number with number, series with number at every point, series with series
-    on the timestamps both have. Undefined and infinite results (x / 0, overflow) stay NaN and inf here;
-    ``Program.evaluate`` leaves them out."""
-    if isinstance(left, str) or isinstance(right, str):  # only a function could hand one over
-        raise ExpressionError("a string cannot take part in arithmetic")
-    operands: tuple[Any, Any]
-    if isinstance(left, TimeSeries) and isinstance(right, TimeSeries):
-        timestamps, mine, theirs = np.intersect1d(left.timestamps, right.timestamps, assume_unique=True,
-                                                  return_indices=True)
-        operands = (left.values[mine], right.values[theirs])
-    elif isinstance(left, TimeSeries):
-        timestamps, operands = left.timestamps, (left.values, right)
-    elif isinstance(right, TimeSeries):
-        timestamps, operands = right.timestamps, (left, right.values)
-    else:
-        with np.errstate(all="ignore"):
-            return float(operator(left, right))
-    with np.errstate(all="ignore"):
-        return TimeSeries(timestamps, np.asarray(operator(*operands), dtype=np.float64))
+    def evaluate(self, node: Node) -> Value:
+        match node:
+            case Number(value=number):
+                return number
+            case Text(value=text):
+                return text
+            case Keyword():
+                return node
+            case Ref(id=ref):
+                return self.values[ref]
+            case Negate(operand=operand):
+                return _combine("-", 0.0, self.evaluate(operand))
+            case Chain(first=first, rest=rest):
+                value = self.evaluate(first)
+                for operator, operand in rest:
+                    value = _combine(operator, value, self.evaluate(operand))
+                return value
+            case ArrayOf(items=items):
+                return _flatten([self.evaluate(item) for item in items])
+            case Call(name=name, arguments=arguments):
+                function = self.functions[name]
+                context = {"context": self.context} if _signature(function)[1] else {}
+                try:
+                    return function(*(self.evaluate(item) for item in arguments), **context)
+                except _ArgumentError as exc:
+                    raise ExpressionError(f"{name}: {exc}") from None
+        raise AssertionError(f"not a syntax node: {node!r}")

@@ -5,6 +5,11 @@ safe in worker processes. It places lines, patches and text straight on the figu
 coordinates instead of building ``Axes``: an Axes with its tick machinery costs more than the rest of a
 chart together, and a pixel layout makes the PNG exactly ``width`` × ``height``. The PNG carries no
 metadata, so the same widget always gives the same bytes.
+
+Each view (time series, bar, pie, single value, gauge, table) draws what the console would: the default
+palette in row order, legends that mark a row with missing data with the orange warning triangle,
+SI-suffixed numbers, local-time ticks, annotations, and "No data available." when no row has data.
+``python -m reportgen.local.gallery`` draws one picture of each feature.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 
@@ -47,9 +52,12 @@ DPI = 100
 # CloudWatch's default palette, in the order it gives colours to rows.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+# The console's marker for a metric that has missing data in the window: an orange warning triangle.
+WARNING = "#ff9900"
 TITLE_PT, SMALL_PT = 9.5, 7.5
 PAD = 8      # px around the edges
 SWATCH = 9   # px, the legend's colour squares
+MARK = 11    # px, the width of the warning triangle
 ROW = 15     # px per legend row
 _UNIT_SUFFIX = {"Percent": "%", "Seconds": "s", "Milliseconds": "ms", "Bytes": "B", "Count/Second": "/s"}
 _LABEL_PLACEHOLDER = re.compile(r"\$\{(\w+)(?:\('([^']*)'\))?\}")
@@ -78,12 +86,14 @@ THEMES = {
 
 @dataclass(frozen=True)
 class _Plot:
-    """A visible row, its data, and how it is drawn."""
+    """A visible row, its data, and how it is drawn; ``incomplete`` when the window lacks some of its points."""
 
     row: MetricRow
     data: synthetic.Series
     color: str
     label: str
+    incomplete: bool = False
+    lower: synthetic.Series | None = None  # an anomaly band's lower edge; ``data`` is then its upper edge
 
 
 @dataclass(frozen=True)
@@ -104,12 +114,13 @@ class _Box:
         return self.left + self.width
 
 
-def render_png(widget: Widget) -> bytes:
-    """Draw ``widget`` and return PNG bytes of exactly ``width`` × ``height`` pixels."""
+def render_png(widget: Widget, fetched: Sequence[synthetic.Series | None] | None = None) -> bytes:
+    """Draw ``widget`` and return PNG bytes of exactly ``width`` × ``height`` pixels; ``fetched`` is data
+    to draw instead of synthetic data, as ``row_series`` takes it."""
     # Unhinted glyphs lay out faster than matplotlib's default autohinting and look as crisp at these sizes.
     with _LOCK, matplotlib.rc_context({"text.hinting": "no_hinting"}):
         page = _Page(widget)
-        _VIEWS[widget.view](page, _plots(widget))
+        _VIEWS[widget.view](page, _plots(widget, fetched))
         return page.png()
 
 
@@ -143,9 +154,9 @@ class _Page:
         self.add(Text(x, y, text, fontproperties=_font(points, bold), color=color or self.theme.text, ha=ha, va=va,
                       rotation=rotation, rotation_mode="anchor", transform=_PIXELS, parse_math=False), 3)
 
-    def rectangle(self, box: _Box, color: str) -> None:
+    def rectangle(self, box: _Box, color: str, alpha: float = 1.0, zorder: float = 3) -> None:
         self.add(Rectangle((box.left, box.bottom), box.width, box.height, transform=_PIXELS, facecolor=color,
-                           linewidth=0), 3)
+                           alpha=alpha, linewidth=0), zorder)
 
     def fit(self, text: str, width: float, points: float = SMALL_PT, bold: bool = False) -> str:
         """``text``, cut short with an ellipsis to fit ``width`` pixels."""
@@ -171,8 +182,16 @@ class _Page:
         return PAD + _measure("Ag", TITLE_PT, True)[1] + 8
 
     def legend(self, plots: Sequence[_Plot], labels: Sequence[str], top: float) -> tuple[float, float]:
-        """Draw the legend where the widget wants it; return the (bottom, right) pixels it takes."""
-        if self.widget.legend == "hidden" or not plots or self.tiny:
+        """Draw the legend where the widget wants it; return the (bottom, right) pixels it takes.
+
+        A row with missing data gets the warning triangle after its label; with the legend hidden, one
+        triangle in the top right corner says that some row has.
+        """
+        if self.tiny or not plots:
+            return 0.0, 0.0
+        if self.widget.legend == "hidden":
+            if any(plot.incomplete for plot in plots):
+                self.warning(self.width - PAD - MARK, self.height - PAD - MARK)
             return 0.0, 0.0
         if self.widget.legend == "right":
             return 0.0, self._legend_right(plots, labels, top)
@@ -180,36 +199,51 @@ class _Page:
 
     def _legend_bottom(self, plots: Sequence[_Plot], labels: Sequence[str]) -> float:
         usable = self.width - 2 * PAD
-        rows: list[list[tuple[str, str, float]]] = [[]]
+        rows: list[list[tuple[_Plot, str, float]]] = [[]]
         x = 0.0
         for plot, label in zip(plots, labels):
-            label = self.fit(label, usable - SWATCH - 4)
-            width = SWATCH + 4 + _measure(label)[0] + 14
+            mark = MARK + 4 if plot.incomplete else 0
+            label = self.fit(label, usable - SWATCH - 4 - mark)
+            width = SWATCH + 4 + _measure(label)[0] + mark + 14
             if x + width > usable and rows[-1]:
                 rows.append([])
                 x = 0.0
-            rows[-1].append((plot.color, label, x))
+            rows[-1].append((plot, label, x))
             x += width
         fitting = max(1, int(self.height * 0.3 // ROW))  # never more than about a third of the image
         hidden = sum(len(row) for row in rows[fitting:])
         rows = rows[:fitting]
         for number, row in enumerate(rows):
             y = PAD / 2 + (len(rows) - 1 - number) * ROW
-            for color, label, x in row:
-                self.rectangle(_Box(PAD + x, y + 2, SWATCH, SWATCH), color)
-                self.text(PAD + x + SWATCH + 4, y + 3, label, color=self.theme.muted)
+            for plot, label, x in row:
+                self.entry(PAD + x, y, plot, label)
         if hidden:
             self.text(self.width - PAD, PAD / 2 + 3, f"+{hidden} more", color=self.theme.muted, ha="right")
         return PAD / 2 + len(rows) * ROW
 
     def _legend_right(self, plots: Sequence[_Plot], labels: Sequence[str], top: float) -> float:
-        width = min(SWATCH + 4 + max(_measure(label)[0] for label in labels), self.width * 0.35)
+        mark = MARK + 4 if any(plot.incomplete for plot in plots) else 0
+        width = min(SWATCH + 4 + max(_measure(label)[0] for label in labels) + mark, self.width * 0.35)
         left = self.width - PAD - width
         for number, (plot, label) in enumerate(list(zip(plots, labels))[:max(1, int((top - PAD) // ROW))]):
-            y = top - (number + 1) * ROW
-            self.rectangle(_Box(left, y + 2, SWATCH, SWATCH), plot.color)
-            self.text(left + SWATCH + 4, y + 3, self.fit(label, width - SWATCH - 4), color=self.theme.muted)
+            fitted = self.fit(label, width - SWATCH - 4 - (MARK + 4 if plot.incomplete else 0))
+            self.entry(left, top - (number + 1) * ROW, plot, fitted)
         return width + PAD
+
+    def entry(self, x: float, y: float, plot: _Plot, label: str) -> None:
+        """A colour square, the label, and the warning triangle if the row has missing data, as the legend and
+        the table show a row; ``y`` is the bottom of the line."""
+        self.rectangle(_Box(x, y + 2, SWATCH, SWATCH), plot.color)
+        self.text(x + SWATCH + 4, y + 3, label, color=self.theme.muted)
+        if plot.incomplete:
+            self.warning(x + SWATCH + 8 + _measure(label)[0], y + 1.5)
+
+    def warning(self, x: float, y: float) -> None:
+        """CloudWatch's orange triangle with an exclamation mark, ``MARK`` pixels wide, bottom left at (x, y)."""
+        height = MARK * 0.9
+        self.add(Polygon([(x, y), (x + MARK, y), (x + MARK / 2, y + height)], closed=True, facecolor=WARNING,
+                         linewidth=0, transform=_PIXELS), 3)
+        self.text(x + MARK / 2, y + 0.5, "!", points=SMALL_PT - 1, color="#ffffff", ha="center", bold=True)
 
     def no_data(self, box: _Box) -> None:
         self.text(box.left + box.width / 2, box.bottom + box.height / 2, "No data available.",
@@ -228,7 +262,7 @@ class _Page:
 
     def _exact_colours(self) -> set[str]:
         widget = self.widget
-        return {*(value for value in vars(self.theme).values()), *PALETTE,
+        return {*(value for value in vars(self.theme).values()), *PALETTE, WARNING,
                 *(row.color for row in widget.metrics if row.color),
                 *(a.color for a in widget.horizontal if a.color), *(a.color for a in widget.vertical if a.color)}
 
@@ -301,29 +335,80 @@ def _font(points: float, bold: bool = False) -> FontProperties:
     return FontProperties(size=points, weight="bold" if bold else "normal")
 
 
-def row_series(widget: Widget) -> list[synthetic.Series]:
-    """The data drawn for each row, in row order, hidden rows included: synthetic data for a metric,
-    the evaluated expression (unitless) for a math row."""
+@dataclass(frozen=True)
+class RowData:
+    """One series a row draws. A metric row draws one; a math row whose result is an array (``METRICS()``,
+    ``SEARCH``) draws one per element, labelled; an anomaly band draws ``series`` as its upper edge and
+    ``lower`` as its lower one, shaded between."""
+
+    series: synthetic.Series
+    label: str | None = None
+    lower: synthetic.Series | None = None
+
+
+def row_series(widget: Widget, fetched: Sequence[synthetic.Series | None] | None = None) -> list[tuple[RowData, ...]]:
+    """The data drawn for each row, in row order, hidden rows included: for a metric, its entry in
+    ``fetched`` (one per row; the stand-in's stored data) or else synthetic data; for a math row, the
+    evaluated expression (unitless), one entry per series of its result."""
+    given = fetched if fetched is not None else [None] * len(widget.metrics)
     data: list[synthetic.Series | None] = [
-        synthetic.series(row, widget.start, widget.end) if row.expression is None else None for row in widget.metrics]
-    evaluated = iter(math_program(widget.metrics).evaluate(
-        {row.id: series for row, series in zip(widget.metrics, data) if row.id and series is not None}))
-    return [series if series is not None else _unitless(next(evaluated)) for series in data]
+        None if row.expression is not None else series if series is not None else
+        synthetic.series(row, widget.start, widget.end) for row, series in zip(widget.metrics, given)]
+    periods = [synthetic.effective_period(row.period, widget.start, widget.end) for row in widget.metrics]
+    # Rows without an id still belong to METRICS(); '#' can never start an id, so their keys cannot clash.
+    points = {row.id or f"#{index}": mathexpr.TimeSeries(series.timestamps, series.values, period)
+              for index, (row, series, period) in enumerate(zip(widget.metrics, data, periods))
+              if series is not None}
+    window = mathexpr.Window.of(widget.start, widget.end, min(periods, default=mathexpr.DEFAULT_PERIOD))
+    results = iter(math_program(widget.metrics).results(points, window=window))
+    return [(RowData(series),) if series is not None else _drawn(next(results)) for series in data]
+
+
+def _drawn(result: mathexpr.Result) -> tuple[RowData, ...]:
+    if isinstance(result, mathexpr.Band):
+        return (RowData(_unitless(result.upper), lower=_unitless(result.lower)),)
+    if isinstance(result, mathexpr.TimeSeries):
+        return (RowData(_unitless(result)),)
+    return tuple(RowData(_unitless(element), label=element.label) for element in result)
 
 
 def _unitless(result: mathexpr.TimeSeries) -> synthetic.Series:
     return synthetic.Series(result.timestamps, result.values, None)
 
 
-def _plots(widget: Widget) -> list[_Plot]:
-    shown = [(row, data) for row, data in zip(widget.metrics, row_series(widget)) if row.visible]
-    plots = [_Plot(row, data, row.color or PALETTE[index % len(PALETTE)], _label(row, data))
-             for index, (row, data) in enumerate(shown)]
+def _plots(widget: Widget, fetched: Sequence[synthetic.Series | None] | None = None) -> list[_Plot]:
+    shown = [(row, element) for row, elements in zip(widget.metrics, row_series(widget, fetched)) if row.visible
+             for element in elements]
+    plots = [_Plot(row, element.series, _colour(row, element, index),
+                   element.label or _label(row, element.series, widget), _incomplete(row, element.series, widget),
+                   element.lower)
+             for index, (row, element) in enumerate(shown)]
     return _disambiguate(plots)
 
 
+def _colour(row: MetricRow, element: RowData, index: int) -> str:
+    # A row's colour is for its one series; the series of an array take the palette in turn.
+    if row.color and element.label is None:
+        return row.color
+    return PALETTE[index % len(PALETTE)]
+
+
+def _incomplete(row: MetricRow, data: synthetic.Series, widget: Widget) -> bool:
+    """Whether a metric row has fewer points than its period fits in the window (CloudWatch's orange warning).
+
+    An expression row is exempt: its gaps are the arithmetic's (a division by zero), not missing data.
+    """
+    if row.expression is not None:
+        return False
+    period = synthetic.effective_period(row.period, widget.start, widget.end)
+    first = math.ceil(widget.start.timestamp() / period)
+    expected = math.ceil(widget.end.timestamp() / period) - first
+    return len(data.timestamps) < expected
+
+
 def _disambiguate(plots: list[_Plot]) -> list[_Plot]:
-    """Rows that would show the same metric name also show what tells them apart: dimensions, stat."""
+    """Rows that would show the same label also show what tells them apart: the values of the dimensions
+    that differ among them, the statistic and the period (``i-2 CPUUtilization p99 60s``)."""
     groups: dict[str, list[MetricRow]] = {}
     for plot in plots:
         if plot.row.label is None:
@@ -332,41 +417,81 @@ def _disambiguate(plots: list[_Plot]) -> list[_Plot]:
     for plot in plots:
         rows = groups.get(plot.label, []) if plot.row.label is None else []
         if len(rows) > 1:
-            parts = [plot.label]
-            if len({row.dimensions for row in rows}) > 1:
-                parts.insert(0, " ".join(value for _, value in plot.row.dimensions))
+            shared = set.intersection(*(set(row.dimensions) for row in rows))
+            parts = [value for name, value in plot.row.dimensions if (name, value) not in shared]
+            parts.append(plot.label)
             if len({row.stat for row in rows}) > 1:
                 parts.append(plot.row.stat)
-            plot = _Plot(plot.row, plot.data, plot.color, " ".join(part for part in parts if part))
+            if len({row.period for row in rows}) > 1:
+                parts.append(f"{plot.row.period}s")
+            plot = replace(plot, label=" ".join(parts))
         result.append(plot)
     return result
 
 
-def _label(row: MetricRow, data: synthetic.Series) -> str:
-    """The row's label with CloudWatch's dynamic labels (${AVG}, ${PROP('Dim.InstanceId')}, …) filled in."""
+def _label(row: MetricRow, data: synthetic.Series, widget: Widget) -> str:
+    """The row's label with CloudWatch's dynamic labels filled in.
+
+    Values over the window (``${AVG}``, ``${MAX}``, ``${MIN}``, ``${SUM}``, ``${FIRST}``, ``${LAST}``,
+    ``${MIN_MAX_RANGE}``, ``${FIRST_LAST_RANGE}``, ``${DATAPOINT_COUNT}``), when they happened in the widget's
+    time zone (``${MAX_TIME}``, ``${FIRST_TIME}``, …, and the spans ``${MIN_MAX_TIME_RANGE}``,
+    ``${FIRST_LAST_TIME_RANGE}``), the row's properties (``${PROP('Dim.InstanceId')}``,
+    ``${PROP('MetricName')}``, ``Namespace``, ``Stat``, ``Period``, and ``Region``/``AccountId`` where the
+    widget gives them) and its default label (``${LABEL}``). A value of a series without points is "--";
+    anything else stays as written.
+    """
     if row.label is None:
         return row.default_label
-    values = data.values
-    statistics: dict[str, Callable[[], float]] = {
-        "AVG": lambda: float(values.mean()), "MIN": lambda: float(values.min()), "MAX": lambda: float(values.max()),
-        "SUM": lambda: float(values.sum()), "FIRST": lambda: float(values[0]), "LAST": lambda: float(values[-1]),
-    }
     properties = {"MetricName": row.name, "Namespace": row.namespace, "Stat": row.stat, "Period": str(row.period),
                   **{f"Dim.{name}": value for name, value in row.dimensions}}
+    for name, value in (("Region", row.region or widget.region), ("AccountId", row.account_id or widget.account_id)):
+        if value:
+            properties[name] = value
+    found = _window_values(data, widget.utc_offset) if "${" in row.label else {}
 
     def expand(match: re.Match[str]) -> str:
         name, argument = match.groups()
-        if name == "PROP" and argument in properties:
-            return properties[argument]
+        if name == "PROP":
+            return properties.get(argument, match.group(0))
         if name == "LABEL":
             return row.default_label
         if name == "DATAPOINT_COUNT":
-            return str(len(values))
-        if name in statistics:
-            return _compact(statistics[name]()) if len(values) else "--"
+            return str(len(data.values))
+        if name in _WINDOW_VALUES:
+            return found.get(name, "--")
         return match.group(0)
 
     return _LABEL_PLACEHOLDER.sub(expand, row.label)
+
+
+# The dynamic labels that describe the points in the window, and the pairs of points the ranges span.
+_EXTREMES = ("FIRST", "LAST", "MIN", "MAX")
+_SPANS = {"MIN_MAX": ("MIN", "MAX"), "FIRST_LAST": ("FIRST", "LAST")}
+_WINDOW_VALUES = frozenset({"AVG", "SUM", *_EXTREMES, *(f"{name}_TIME" for name in _EXTREMES),
+                            *(f"{name}_RANGE" for name in _SPANS), *(f"{name}_TIME_RANGE" for name in _SPANS)})
+
+
+def _window_values(data: synthetic.Series, offset: timedelta) -> dict[str, str]:
+    """Each of ``_WINDOW_VALUES`` for ``data``, as the legend writes it; nothing for a series without points."""
+    values, times = data.values, data.timestamps
+    if not len(values):
+        return {}
+    at = dict(zip(_EXTREMES, (0, len(values) - 1, int(values.argmin()), int(values.argmax()))))
+    found = {"AVG": _compact(float(values.mean())), "SUM": _compact(float(values.sum()))}
+    for name, index in at.items():
+        found[name] = _compact(float(values[index]))
+        found[f"{name}_TIME"] = f"{datetime.fromtimestamp(int(times[index]), UTC) + offset:%Y-%m-%d %H:%M}"
+    for name, (first, last) in _SPANS.items():
+        found[f"{name}_RANGE"] = _compact(float(values[at[last]] - values[at[first]]))
+        found[f"{name}_TIME_RANGE"] = _duration(abs(int(times[at[last]] - times[at[first]])))
+    return found
+
+
+def _duration(seconds: int) -> str:
+    """3h 5m, 2d 4h, 45s: the two largest units of a span."""
+    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"), (seconds % 3600 // 60, "m"), (seconds % 60, "s")]
+    shown = [f"{amount}{unit}" for amount, unit in parts if amount]
+    return " ".join(shown[:2]) or "0s"
 
 
 def _summary(plot: _Plot, widget: Widget) -> float | None:
@@ -386,16 +511,29 @@ def _summary(plot: _Plot, widget: Widget) -> float | None:
 
 
 def _compact(value: float) -> str:
-    """1234 → 1.23k, the way CloudWatch abbreviates axis and single values."""
-    magnitude = abs(value)
+    """Three significant digits with an SI suffix, the way CloudWatch writes axis and single values:
+    1234 → 1.23k, 2500000 → 2.5M, 0.00012 → 0.00012."""
+    if value == 0 or not math.isfinite(value):
+        return "0" if value == 0 else str(value)
+    rounded = float(f"{value:.3g}")  # round first, so 999999 becomes 1M rather than 1e+03k
+    magnitude = abs(rounded)
     for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if magnitude >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return "0" if value == 0 else f"{value:.3g}"
+            return f"{rounded / scale:.3g}{suffix}"
+    decimals = max(0, 2 - math.floor(math.log10(magnitude)))
+    return f"{rounded:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{rounded:.0f}"
 
 
-def _with_unit(value: float | None, unit: str | None) -> str:
-    return "—" if value is None else _compact(value) + _UNIT_SUFFIX.get(unit or "", "")
+def _full(value: float) -> str:
+    """Every digit worth showing (``singleValueFullPrecision``): 1,280.46 rather than 1.28k."""
+    magnitude = abs(value)
+    decimals = 0 if magnitude >= 1e5 or magnitude == 0 else max(0, 5 - math.floor(math.log10(magnitude)))
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if decimals else text
+
+
+def _with_unit(value: float | None, unit: str | None, *, full: bool = False) -> str:
+    return "—" if value is None else (_full if full else _compact)(value) + _UNIT_SUFFIX.get(unit or "", "")
 
 
 # ---- time series and bar charts ---------------------------------------------------------------------------
@@ -406,7 +544,7 @@ _Line = tuple[_Plot, npt.NDArray[np.float64], npt.NDArray[np.float64], "npt.NDAr
 def _draw_time_series(page: _Page, plots: list[_Plot]) -> None:
     widget = page.widget
     lines: list[_Line] = _stack(plots) if widget.stacked else [
-        (plot, plot.data.timestamps.astype(np.float64), plot.data.values, None) for plot in plots]
+        (plot, plot.data.timestamps.astype(np.float64), plot.data.values, _lower_edge(plot)) for plot in plots]
     x_range = (widget.start.timestamp(), widget.end.timestamp())
     planes = _cartesian(page, plots, [plot.label for plot in plots], lines, x_range, time_axis=True)
     if planes is None:
@@ -416,21 +554,28 @@ def _draw_time_series(page: _Page, plots: list[_Plot]) -> None:
     for plot, x, y, base in lines:
         plane = right if plot.row.y_axis == "right" and right is not None else left
         if base is not None:
-            plane.fill(x, base, y, plot.color, 0.35)
-        plane.line(x, y, plot.color)
+            plane.fill(x, base, y, plot.color, 0.2 if plot.lower is not None else 0.35)
+        if plot.lower is not None and base is not None:  # a band: both edges, thin
+            plane.line(x, base, plot.color, width=0.6)
+            plane.line(x, y, plot.color, width=0.6)
+        else:
+            plane.line(x, y, plot.color)
     if not any(len(plot.data.values) for plot in plots):
         page.no_data(left.box)
 
 
 def _draw_bar(page: _Page, plots: list[_Plot]) -> None:
     summaries = [_summary(plot, page.widget) for plot in plots]
-    heights = np.array([value or 0.0 for value in summaries])
-    lines: list[_Line] = [(plot, np.zeros(1), heights[i:i + 1], None) for i, plot in enumerate(plots)]
+    lines: list[_Line] = [(plot, np.zeros(1), np.array([] if value is None else [value]), None)
+                          for plot, value in zip(plots, summaries)]
     planes = _cartesian(page, plots, [plot.label for plot in plots], lines, (-0.6, len(plots) - 0.4),
                         time_axis=False)
     if planes is None:
         return
     plane = planes[0]
+    if all(value is None for value in summaries):
+        page.no_data(plane.box)
+        return
     labelled = len(plots) <= 24 and plane.box.width / max(len(plots), 1) >= 24
     for index, (plot, value) in enumerate(zip(plots, summaries)):
         plane.rectangle((index - 0.3, index + 0.3), (0.0, value or 0.0), plot.color, zorder=1)
@@ -438,6 +583,13 @@ def _draw_bar(page: _Page, plots: list[_Plot]) -> None:
             y = min(plane.pixel_y(value or 0.0), plane.box.top - 10)
             page.text(plane.pixel_x(index), y + 2, _compact(value) if value is not None else "—",
                       color=page.theme.muted, ha="center")
+
+
+def _lower_edge(plot: _Plot) -> npt.NDArray[np.float64] | None:
+    """An anomaly band's lower edge on its upper edge's timestamps."""
+    if plot.lower is None or not len(plot.data.timestamps) or not len(plot.lower.timestamps):
+        return None
+    return np.interp(plot.data.timestamps, plot.lower.timestamps, plot.lower.values)
 
 
 def _stack(plots: list[_Plot]) -> list[_Line]:
@@ -461,8 +613,9 @@ def _cartesian(page: _Page, plots: list[_Plot], labels: list[str], lines: list[_
                *, time_axis: bool) -> tuple[_Plane, _Plane | None] | None:
     """Title, legend, y axes with nice ticks and units, x axis, horizontal annotations.
 
-    Returns the left plane and, when any row or annotation uses it, the right one; None when the image
-    is too small for even a bare chart.
+    An axis is drawn when a row or an annotation uses it, the left one also when nothing does; the grid
+    follows the first axis drawn. Returns that axis's plane and, when drawn, the right one; None when the
+    image is too small for even a bare chart.
     """
     widget, theme = page.widget, page.theme
     top = page.title()
@@ -475,13 +628,16 @@ def _cartesian(page: _Page, plots: list[_Plot], labels: list[str], lines: list[_
     for side, axis in (("left", widget.left), ("right", widget.right)):
         members = [line for line in lines if line[0].row.y_axis == side]
         marks = [a for a in widget.horizontal if a.y_axis == side]
-        if side == "left" or members or marks:
+        if members or marks:
             sides[side] = (axis, members, _y_ticks(members, axis, marks, bins))
+    if not sides:
+        sides["left"] = (widget.left, [], _y_ticks([], widget.left, [], bins))
+    primary = next(iter(sides))
     margins = {}
     for side, (axis, members, ticks) in sides.items():
         title = _axis_title(axis, members)
         margins[side] = (title, max(_measure(_compact(t))[0] for t in ticks) + 6 + (14 if title else 0))
-    margin_left = PAD + margins["left"][1]
+    margin_left = PAD + (margins["left"][1] if "left" in margins else 10)
     margin_right = legend_right + PAD + (margins["right"][1] if "right" in margins else 10)
     box = _Box(margin_left, bottom, page.width - margin_left - margin_right, height)
     bare = page.tiny or box.width < 20 or box.height < 20
@@ -492,26 +648,27 @@ def _cartesian(page: _Page, plots: list[_Plot], labels: list[str], lines: list[_
     planes = {side: _Plane(page, box, x_range, (ticks[0], ticks[-1])) for side, (_, _, ticks) in sides.items()}
     if not bare:
         for side, (_, _, ticks) in sides.items():
-            _y_axis(page, planes[side], ticks, side, margins[side][0], legend_right)
+            _y_axis(page, planes[side], ticks, side, margins[side][0], legend_right, grid=side == primary)
         # Under the data (zorder 2), so a series at zero stays visible on the axis.
         page.add(Line2D([box.left, box.right], [box.bottom, box.bottom], color=theme.axis, linewidth=0.8,
                         transform=_PIXELS), 1.5)
         if time_axis:
-            _time_axis(page, planes["left"])
+            _time_axis(page, planes[primary])
     _horizontal_annotations(planes, page)
-    return planes["left"], planes.get("right")
+    return planes[primary], planes.get("right")
 
 
 def _y_ticks(lines: list[_Line], axis: YAxis, annotations: Sequence[HorizontalAnnotation], bins: int) -> list[float]:
     """Round tick values covering the data, the annotations and any fixed min/max; the ends are the limits."""
     marks = [value for a in annotations for value in (a.value, a.band_value) if value is not None]
     highs = [float(line[2].max()) for line in lines if len(line[2])] + marks
-    lows = [float(line[2].min()) for line in lines if len(line[2])] + marks
+    lows = [float(edge.min()) for line in lines for edge in (line[2], line[3]) if edge is not None and len(edge)]
+    lows += marks
     low = axis.min if axis.min is not None else min([0.0, *lows])
     high = axis.max if axis.max is not None else max(highs, default=1.0)
     if high <= low:
         high = low + (abs(low) or 1.0)
-    if axis.max is None:  # headroom, so a steady series (4 hosts, 100 %) does not run along the top edge
+    if axis.max is None and highs:  # headroom, so a steady series (4 hosts, 100 %) does not run along the top edge
         high += 0.05 * (high - low)
     ticks = [float(t) for t in MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)]
     if axis.min is None and axis.max is None:
@@ -522,11 +679,12 @@ def _y_ticks(lines: list[_Line], axis: YAxis, annotations: Sequence[HorizontalAn
     return sorted({lower, upper, *(t for t in ticks if lower - slack <= t <= upper + slack)})
 
 
-def _y_axis(page: _Page, plane: _Plane, ticks: list[float], side: str, title: str | None, legend_right: float) -> None:
-    """Grid lines (left axis only), tick labels and the axis title for one side."""
+def _y_axis(page: _Page, plane: _Plane, ticks: list[float], side: str, title: str | None, legend_right: float,
+            *, grid: bool) -> None:
+    """Tick labels, the axis title and, if ``grid``, grid lines for one side."""
     box = plane.box
     ys = [plane.pixel_y(t) for t in ticks]
-    if side == "left":
+    if grid:
         page.add(LineCollection([[(box.left, y), (box.right, y)] for y in ys], colors=page.theme.grid,
                                 linewidths=0.8, transform=_PIXELS), 0.8)
     for tick, y in zip(ticks, ys):
@@ -551,7 +709,9 @@ def _time_axis(page: _Page, plane: _Plane) -> None:
     page.add(LineCollection([[(x, bottom), (x, bottom - 3)] for x in xs], colors=page.theme.axis, linewidths=0.8,
                             transform=_PIXELS), 2.5)
     for x, label in zip(xs, labels):
-        page.text(x, bottom - 6, label, color=page.theme.muted, ha="center", va="top")
+        half = _measure(label)[0] / 2  # a label at either end stays inside the image
+        page.text(min(max(x, half + 1), page.width - half - 1), bottom - 6, label, color=page.theme.muted,
+                  ha="center", va="top")
 
 
 def _time_ticks(start: float, end: float, offset: timedelta, most: int) -> tuple[list[float], list[str]]:
@@ -581,7 +741,7 @@ def _axis_title(axis: YAxis, lines: list[_Line]) -> str | None:
 
 def _horizontal_annotations(planes: dict[str, _Plane], page: _Page) -> None:
     for annotation in page.widget.horizontal:
-        plane = planes.get(annotation.y_axis, planes["left"])
+        plane = planes[annotation.y_axis]  # an axis with annotations is always drawn
         color = annotation.color or page.theme.annotation
         if annotation.band_value is not None:
             plane.rectangle(plane.x, (annotation.value, annotation.band_value), color, alpha=0.12)
@@ -627,7 +787,9 @@ def _draw_pie(page: _Page, plots: list[_Plot]) -> None:
               for plot, value in zip(plots, summaries)]
     legend_bottom, legend_right = page.legend(plots, labels, page.height - top)
     area = _Box(PAD, legend_bottom + PAD, page.width - legend_right - 2 * PAD, page.height - top - legend_bottom - PAD)
-    radius = min(area.width, area.height) / 2
+    # Labels on the chart (``labels.visible``) sit outside the rim and need room on both sides.
+    labelled = page.widget.pie_labels and area.width >= 160 and area.height >= 80
+    radius = min(area.width * (0.25 if labelled else 0.5), area.height / 2 - (14 if labelled else 0))
     if radius < 2:
         return
     shown = [(plot, value) for plot, value in zip(plots, summaries) if value is not None and value > 0]
@@ -642,27 +804,43 @@ def _draw_pie(page: _Page, plots: list[_Plot]) -> None:
         page.add(Wedge(centre, radius, angle - sweep, angle, facecolor=plot.color, edgecolor=page.theme.background,
                        linewidth=1, transform=_PIXELS), 1)
         middle = math.radians(angle - sweep / 2)
-        if sweep >= 20 and radius >= 40:
-            page.text(centre[0] + 0.65 * radius * math.cos(middle), centre[1] + 0.65 * radius * math.sin(middle),
+        cos, sin = math.cos(middle), math.sin(middle)
+        if labelled and sweep >= 20 and radius >= 40:
+            page.text(centre[0] + 0.65 * radius * cos, centre[1] + 0.65 * radius * sin,
                       f"{100 * value / total:.0f}%", color="#ffffff", ha="center", va="center")
+        if labelled and sweep >= 6:
+            room = area.width / 2 - 1.1 * radius - 4
+            page.text(centre[0] + 1.08 * radius * cos, centre[1] + 1.08 * radius * sin, page.fit(plot.label, room),
+                      color=page.theme.muted, ha="left" if cos >= 0 else "right", va="center")
         angle -= sweep
 
 
 def _draw_single_value(page: _Page, plots: list[_Plot]) -> None:
+    widget = page.widget
+    summaries = [_summary(plot, widget) for plot in plots]
     cells = _cells(page, len(plots))
-    texts = [_with_unit(_summary(plot, page.widget), plot.data.unit) for plot in plots]
     if not cells:
         return
+    if all(value is None for value in summaries):
+        page.no_data(_Box(PAD, PAD, page.width - 2 * PAD, cells[0].top - PAD))
+        return
+    texts = [_with_unit(value, plot.data.unit, full=widget.full_precision) for plot, value in zip(plots, summaries)]
     cell = cells[0]
-    spark = cell.height * 0.3 if page.widget.sparkline and cell.height >= 60 else 0
-    # One size for every number, as the console does: the largest that fits the longest in its cell.
-    longest = max(len(text) for text in texts)
-    points = min(cell.height - _measure("Ag")[1] - spark - 6, (cell.width - 8) / longest * 1.6) * 0.8 * 72 / DPI
+    spark = cell.height * 0.3 if widget.sparkline and cell.height >= 60 else 0
+    # One size for every number, as the console does: the largest that fits the longest in its cell (with
+    # room for the trend arrow, a little under half a digit's height wide).
+    longest = max(len(text) for text in texts) + (0.6 if widget.trend else 0)
+    pixels = min(cell.height - _measure("Ag")[1] - spark - 6, (cell.width - 8) / longest * 1.6) * 0.8
+    points = pixels * 72 / DPI
     for plot, cell, text in zip(plots, cells, texts):
         label_height = _cell_label(page, plot, cell)
-        if points >= 4:
-            page.text(cell.left + 4, cell.top - label_height - 4, text, points=points, va="top",
-                      color=plot.row.color or page.theme.text)
+        if points < 4:
+            continue
+        top = cell.top - label_height - 4
+        page.text(cell.left + 4, top, text, points=points, va="top", color=plot.row.color or page.theme.text)
+        if widget.trend:
+            width, height = _measure(text, points)
+            _trend_arrow(page, plot, cell.left + 4 + width + pixels * 0.12, top - height * 0.5, pixels * 0.22)
         if spark and len(plot.data.values) > 1:
             values = plot.data.values
             low, high = float(values.min()), float(values.max())
@@ -673,11 +851,25 @@ def _draw_single_value(page: _Page, plots: list[_Plot]) -> None:
             plane.line(x, values, plot.color, width=1.0)
 
 
+def _trend_arrow(page: _Page, plot: _Plot, left: float, middle: float, size: float) -> None:
+    """A triangle pointing up or down by how the last point compares with the one before; none when equal."""
+    values = plot.data.values
+    if len(values) < 2 or values[-1] == values[-2] or size < 2:
+        return
+    tip = size if values[-1] > values[-2] else -size
+    corners = [(left, middle - tip / 2), (left + size * 1.2, middle - tip / 2), (left + size * 0.6, middle + tip / 2)]
+    page.add(Polygon(corners, closed=True, facecolor=page.theme.muted, linewidth=0, transform=_PIXELS), 3)
+
+
 def _draw_gauge(page: _Page, plots: list[_Plot]) -> None:
     low = page.widget.left.min if page.widget.left.min is not None else 0.0
     high = page.widget.left.max if page.widget.left.max is not None else 100.0
-    for plot, cell in zip(plots, _cells(page, len(plots))):
-        value = _summary(plot, page.widget)
+    summaries = [_summary(plot, page.widget) for plot in plots]
+    cells = _cells(page, len(plots))
+    if cells and all(value is None for value in summaries):
+        page.no_data(_Box(PAD, PAD, page.width - 2 * PAD, cells[0].top - PAD))
+        return
+    for plot, cell, value in zip(plots, cells, summaries):
         label_height = _cell_label(page, plot, cell)
         radius = min(cell.width / 2 - 6, cell.height - label_height - 24)
         if radius < 8:
@@ -689,8 +881,8 @@ def _draw_gauge(page: _Page, plots: list[_Plot]) -> None:
             fraction = min(max((value - low) / (high - low), 0.0), 1.0)
             page.add(Wedge(centre, radius, 180 - 180 * fraction, 180, width=radius / 4, facecolor=plot.color,
                            linewidth=0, transform=_PIXELS), 1.5)
-        text = _with_unit(value, plot.data.unit)
-        points = max(4.0, min(radius * 0.3, 1.4 * radius / max(len(text), 1)) * 72 / DPI)
+        text = _with_unit(value, plot.data.unit, full=page.widget.full_precision)
+        points = max(4.0, min(radius * 0.22, 1.2 * radius / max(len(text), 1)) * 72 / DPI)
         page.text(centre[0], centre[1] + 4, text, points=points, ha="center", va="bottom")
         for x, bound in ((-0.875, low), (0.875, high)):
             page.text(centre[0] + x * radius, centre[1] - 4, _compact(bound), color=page.theme.muted, ha="center",
@@ -712,8 +904,130 @@ def _cell_label(page: _Page, plot: _Plot, cell: _Box) -> float:
     height = _measure("Ag")[1]
     if cell.height < 3 * height or cell.width < 20:
         return 0.0
-    page.text(cell.left + 4, cell.top, page.fit(plot.label, cell.width - 8), color=page.theme.muted, va="top")
+    mark = MARK + 4 if plot.incomplete else 0
+    label = page.fit(plot.label, cell.width - 8 - mark)
+    page.text(cell.left + 4, cell.top, label, color=page.theme.muted, va="top")
+    if plot.incomplete:
+        page.warning(cell.left + 8 + _measure(label)[0], cell.top - height)
     return height
+
+
+# ---- table ---------------------------------------------------------------------------------------------------
+
+_SUMMARIES: dict[str, tuple[str, Callable[[npt.NDArray[np.float64]], float]]] = {
+    "MIN": ("Minimum", lambda values: float(values.min())), "MAX": ("Maximum", lambda values: float(values.max())),
+    "SUM": ("Sum", lambda values: float(values.sum())), "AVG": ("Average", lambda values: float(values.mean())),
+}
+_CELL = ROW + 4  # px, the height of a table row
+
+
+def _draw_table(page: _Page, plots: list[_Plot]) -> None:
+    """``view: table``: the rows' points and the window's summary as numbers.
+
+    Laid out ``horizontal`` (a row per metric, a column per time, the summary columns last) or ``vertical``
+    (transposed). What does not fit gives way from the oldest times and the last metrics. Horizontal
+    annotations tint the cells they would shade, as the console's table thresholds do.
+    """
+    widget, table = page.widget, page.widget.table
+    area = _Box(PAD, PAD, page.width - 2 * PAD, page.height - page.title() - PAD)
+    if not any(len(plot.data.values) for plot in plots):
+        page.no_data(area)
+        return
+    times = sorted(set().union(*(plot.data.timestamps.tolist() for plot in plots))) if table.show_points else []
+    stamp = "%m/%d %H:%M" if widget.end - widget.start > timedelta(days=1) else "%H:%M"
+    names = [f"{datetime.fromtimestamp(t, UTC) + widget.utc_offset:{stamp}}" for t in times]
+    names += [_SUMMARIES[name][0] for name in table.summary]
+    cells = [_at(plot.data, times) + [_SUMMARIES[name][1](plot.data.values) if len(plot.data.values) else None
+                                      for name in table.summary] for plot in plots]
+    if table.layout == "horizontal":
+        _grid(page, area, plots, names, cells)
+    else:
+        _grid(page, area, names, plots, [list(column) for column in zip(*cells)])
+
+
+def _at(data: synthetic.Series, times: list[int]) -> list[float | None]:
+    """``data``'s value at each of ``times``, None where it has no point."""
+    known = dict(zip(data.timestamps.tolist(), data.values.tolist()))
+    return [known.get(t) for t in times]
+
+
+_Head = _Plot | str  # what names a table row or column: a metric (with its colour) or a time or summary
+
+
+def _grid(page: _Page, area: _Box, rows: Sequence[_Head], columns: Sequence[_Head],
+          cells: list[list[float | None]]) -> None:
+    """A table: a head column naming ``rows``, a head row naming ``columns``, and ``cells[row][column]``."""
+    theme = page.theme
+    texts = [[_compact(value) if value is not None else "–" for value in row] for row in cells]
+    head_width = min(max((_head_width(head) for head in rows), default=0) + 12, area.width * 0.4)
+    # A metric heading a column gives way to the numbers beyond 150 px; the label is cut short to fit.
+    widths = [max(min(_head_width(head), 150), *(_measure(row[i])[0] for row in texts)) + 16
+              for i, head in enumerate(columns)]
+    shown_columns = _kept(columns, widths, area.width - head_width)
+    shown_rows = _kept(rows, [_CELL] * len(rows), area.height - 2 * _CELL)  # a line for "+N more"
+    y = area.top - _CELL
+    x = area.left + head_width
+    for i in shown_columns:
+        _head(page, columns[i], x, y, widths[i])
+        x += widths[i]
+    right = x
+    page.add(Line2D([area.left, right], [y, y], color=theme.axis, linewidth=0.8, transform=_PIXELS), 2)
+    for r in shown_rows:
+        y -= _CELL
+        _head(page, rows[r], area.left, y, head_width)
+        x = area.left + head_width
+        for i in shown_columns:
+            tint = _threshold(page.widget.horizontal, cells[r][i])
+            if tint is not None:
+                page.rectangle(_Box(x, y, widths[i], _CELL), tint, alpha=0.25, zorder=1)
+            page.text(x + widths[i] - 8, y + 6, texts[r][i], ha="right")
+            x += widths[i]
+        page.add(Line2D([area.left, right], [y, y], color=theme.grid, linewidth=0.8, transform=_PIXELS), 1.5)
+    if len(shown_rows) < len(rows):
+        page.text(area.left + 4, y - _CELL + 6, f"+{len(rows) - len(shown_rows)} more", color=theme.muted)
+
+
+def _kept(heads: Sequence[_Head], sizes: Sequence[float], room: float) -> list[int]:
+    """The indices of the heads that fit in ``room``, in order: the first metrics, or the last times (the
+    newest, and the summary after them)."""
+    order = list(range(len(heads)))
+    if heads and isinstance(heads[0], str):
+        order.reverse()
+    kept, used = [], 0.0
+    for i in order:
+        if used + sizes[i] > room:
+            break
+        kept.append(i)
+        used += sizes[i]
+    return sorted(kept)
+
+
+def _head_width(head: _Head) -> float:
+    if isinstance(head, str):
+        return _measure(head)[0]
+    return SWATCH + 4 + _measure(head.label)[0] + (MARK + 4 if head.incomplete else 0)
+
+
+def _head(page: _Page, head: _Head, x: float, y: float, width: float) -> None:
+    """A metric's colour and label at the left of its cell, or a time or summary name at the right."""
+    if isinstance(head, str):
+        page.text(x + width - 8, y + 6, page.fit(head, width - 12), color=page.theme.muted, ha="right")
+    else:
+        room = width - SWATCH - 12 - (MARK + 4 if head.incomplete else 0)
+        page.entry(x + 4, y + 3, head, page.fit(head.label, room))
+
+
+def _threshold(annotations: Sequence[HorizontalAnnotation], value: float | None) -> str | None:
+    """The colour of the first annotation whose shading covers ``value``: above or below its line, or in
+    its band."""
+    if value is None:
+        return None
+    for a in annotations:
+        low, high = sorted((a.value, a.band_value)) if a.band_value is not None else (a.value, a.value)
+        if (a.fill == "band" and low <= value <= high or a.fill == "above" and value >= a.value
+                or a.fill == "below" and value <= a.value):
+            return a.color or "#d62728"
+    return None
 
 
 _VIEWS: dict[str, Callable[[_Page, list[_Plot]], None]] = {
@@ -722,4 +1036,5 @@ _VIEWS: dict[str, Callable[[_Page, list[_Plot]], None]] = {
     "pie": _draw_pie,
     "singleValue": _draw_single_value,
     "gauge": _draw_gauge,
+    "table": _draw_table,
 }

@@ -3,7 +3,8 @@
 Everything CloudWatch would refuse raises ``WidgetError`` with a message that names the offending key
 (``metrics[2][4]: `colour` is not a metric option; did you mean `color`?``); the server answers it as
 ``InvalidParameterValue``. Keys that real dashboard JSON carries but that do not change a still image
-(``region``, ``liveData``, ``accountId``, …) are accepted and ignored.
+(``liveData``, ``table.stickySummary``) are checked for their type and otherwise ignored; ``region`` and
+``accountId`` only feed the dynamic labels ``${PROP('Region')}`` and ``${PROP('AccountId')}``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from reportgen.local import mathexpr
+from reportgen.local import aggregate, mathexpr
 from reportgen.model import (
     DEFAULT_WIDGET_HEIGHT,
     DEFAULT_WIDGET_WIDTH,
@@ -30,33 +31,27 @@ from reportgen.periods import parse_duration
 
 DEFAULT_START, DEFAULT_END = "-PT3H", "P0D"
 DEFAULT_STAT, DEFAULT_PERIOD = "Average", 300
-VIEWS = ("timeSeries", "bar", "pie", "singleValue", "gauge")
+VIEWS = ("timeSeries", "bar", "pie", "singleValue", "gauge", "table")
+SUMMARY_COLUMNS = ("MIN", "MAX", "SUM", "AVG")
 
 _USED_KEYS = frozenset({
     "metrics", "annotations", "start", "end", "width", "height", "legend", "period", "stat", "timezone",
-    "title", "view", "yAxis", "stacked", "theme", "setPeriodToTimeRange", "sparkline",
+    "title", "view", "yAxis", "stacked", "theme", "setPeriodToTimeRange", "sparkline", "region", "accountId",
+    "singleValueFullPrecision", "trend", "labels", "table",
 })
 # Carried by dashboard JSON; they do not change a still image.
-_IGNORED_KEYS = frozenset({
-    "region", "accountId", "liveData", "singleValueFullPrecision", "trend", "labels", "table",
-})
+_IGNORED_KEYS = frozenset({"liveData"})
 _METRIC_OPTIONS = frozenset({
     "id", "label", "color", "stat", "period", "yAxis", "visible", "region", "accountId", "expression",
 })
 _AXIS_KEYS = frozenset({"min", "max", "label", "showUnits"})
+_TABLE_KEYS = frozenset({"layout", "showTimeSeriesData", "stickySummary", "summaryColumns"})
 _HORIZONTAL_KEYS = frozenset({"value", "label", "color", "fill", "yAxis", "visible"})
 _VERTICAL_KEYS = frozenset({"value", "label", "color", "fill", "visible"})
 
 _ID = re.compile(r"^[a-z][A-Za-z0-9_]*$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _TIMEZONE = re.compile(r"^([+-])([01]\d|2[0-3])([0-5]\d)$")
-# Statistics CloudWatch graphs: the five basic ones and the percentile-style families (p99, tm90,
-# wm99.5, TM(10%:90%), PR(:300), IQM, ...).
-_STAT = re.compile(
-    r"^(?:SampleCount|Average|Sum|Minimum|Maximum|IQM"
-    r"|(?:p|tm|wm|tc|ts)(?:100|\d{1,2}(?:\.\d{1,2})?)"
-    r"|(?:TM|WM|TC|TS|PR)\([^()]*\))$"
-)
 
 
 class WidgetError(ValueError):
@@ -81,6 +76,8 @@ class MetricRow:
     visible: bool = True
     id: str | None = None
     expression: str | None = None
+    region: str | None = None
+    account_id: str | None = None
 
     @property
     def default_label(self) -> str:
@@ -122,6 +119,16 @@ class VerticalAnnotation:
 
 
 @dataclass(frozen=True)
+class Table:
+    """How ``view: table`` lays out its numbers: a row per metric (``horizontal``) or per time (``vertical``),
+    the points themselves unless ``show_points`` is false, and the window's ``summary`` (MIN, MAX, SUM, AVG)."""
+
+    layout: str = "horizontal"
+    show_points: bool = True
+    summary: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Widget:
     """A validated MetricWidget; ``start``/``end`` are aware UTC instants, ``utc_offset`` the display zone."""
 
@@ -142,6 +149,12 @@ class Widget:
     theme: str = "light"
     period_to_time_range: bool = False
     sparkline: bool = False
+    region: str | None = None
+    account_id: str | None = None
+    full_precision: bool = False  # singleValue: every digit that fits instead of 3 significant ones
+    trend: bool = False           # singleValue: an arrow for the change since the previous point
+    pie_labels: bool = False      # pie: each slice's share written on it (``labels.visible``)
+    table: Table = Table()
 
 
 def parse_widget(text: str | bytes, *, now: datetime) -> Widget:
@@ -167,6 +180,9 @@ def parse_widget(text: str | bytes, *, now: datetime) -> Widget:
     _check_keys(axes, {"left", "right"}, "yAxis", "y-axis side")
     legend = _mapping(doc.get("legend", {}), "legend")
     _check_keys(legend, {"position"}, "legend", "key")
+    labels = _mapping(doc.get("labels", {}), "labels")
+    _check_keys(labels, {"visible"}, "labels", "key")
+    _bool(doc.get("liveData", False), "liveData")
     return Widget(
         metrics=_metrics(doc.get("metrics"), stat, period),
         start=start,
@@ -184,6 +200,12 @@ def parse_widget(text: str | bytes, *, now: datetime) -> Widget:
         theme=_choice(doc.get("theme", "light"), ("light", "dark"), "theme"),
         period_to_time_range=_bool(doc.get("setPeriodToTimeRange", False), "setPeriodToTimeRange"),
         sparkline=_bool(doc.get("sparkline", False), "sparkline"),
+        region=_optional_str(doc.get("region"), "region"),
+        account_id=_optional_str(doc.get("accountId"), "accountId"),
+        full_precision=_bool(doc.get("singleValueFullPrecision", False), "singleValueFullPrecision"),
+        trend=_bool(doc.get("trend", False), "trend"),
+        pie_labels=_bool(labels.get("visible", False), "labels.visible"),
+        table=_table(doc.get("table", {})),
     )
 
 
@@ -275,6 +297,8 @@ def _row_options(options: dict[str, Any], where: str, stat: str, period: int) ->
         "y_axis": _choice(options.get("yAxis", "left"), ("left", "right"), f"{where}.yAxis"),
         "visible": _bool(options.get("visible", True), f"{where}.visible"),
         "id": row_id,
+        "region": _optional_str(options.get("region"), f"{where}.region"),
+        "account_id": _optional_str(options.get("accountId"), f"{where}.accountId"),
     }
 
 
@@ -359,7 +383,7 @@ def _annotation_color(edge: dict[str, Any], where: str) -> str | None:
 
 def _axis(value: Any, where: str) -> YAxis:
     axis = _mapping(value, where)
-    _check_keys(axis, _AXIS_KEYS, where, "axis key")
+    _check_keys(axis, _AXIS_KEYS, where, "y-axis key")
     low = _number(axis["min"], f"{where}.min") if "min" in axis else None
     high = _number(axis["max"], f"{where}.max") if "max" in axis else None
     if low is not None and high is not None and low >= high:
@@ -368,16 +392,34 @@ def _axis(value: Any, where: str) -> YAxis:
                  show_units=_bool(axis.get("showUnits", True), f"{where}.showUnits"))
 
 
+def _table(value: Any) -> Table:
+    table = _mapping(value, "table")
+    _check_keys(table, _TABLE_KEYS, "table", "table key")
+    _bool(table.get("stickySummary", False), "table.stickySummary")  # scrolling does not apply to an image
+    columns = _list(table.get("summaryColumns", []), "table.summaryColumns")
+    return Table(
+        layout=_choice(table.get("layout", "horizontal"), ("horizontal", "vertical"), "table.layout"),
+        show_points=_bool(table.get("showTimeSeriesData", True), "table.showTimeSeriesData"),
+        summary=tuple(_choice(column, SUMMARY_COLUMNS, f"table.summaryColumns[{index}]")
+                      for index, column in enumerate(columns)),
+    )
+
+
 def _instant(value: Any, where: str, now: datetime) -> datetime:
-    """An ISO 8601 instant (naive means UTC) or a duration relative to ``now`` such as -PT3H."""
+    """An ISO 8601 instant (naive means UTC) or a duration relative to ``now``.
+
+    A duration counts back from ``now`` whether or not it has a sign (``PT3H`` is ``-PT3H``, three hours
+    ago; hours may be fractional, ``-PT0.5H``); only an explicit ``+`` counts forward.
+    """
     if not isinstance(value, str) or not value.strip():
         raise WidgetError(f"`{where}` must be an ISO 8601 time like 2026-11-25T00:00:00Z or a duration like -PT3H")
     text = value.strip()
     if text.lstrip("+-")[:1].upper() == "P":
         try:
-            return (now + parse_duration(text)).astimezone(UTC)
+            length = abs(parse_duration(text))
         except ValueError:
             raise WidgetError(f"`{where}` is {value!r}: not a duration like -PT3H, -P7D or P0D") from None
+        return (now + length if text.startswith("+") else now - length).astimezone(UTC)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -395,10 +437,12 @@ def _timezone(value: Any) -> timedelta:
 
 
 def _stat(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _STAT.match(value):
-        raise WidgetError(
-            f"`{where}` is {value!r}: expected Average, Sum, Minimum, Maximum, SampleCount or a percentile like p99"
-        )
+    if not isinstance(value, str):
+        raise WidgetError(f"`{where}` must be a statistic such as Average or p99, not {_kind(value)}")
+    try:
+        aggregate.parse_statistic(value)  # the grammar the metric store computes them by
+    except ValueError as exc:
+        raise WidgetError(f"`{where}`: {exc}") from None
     return value
 
 

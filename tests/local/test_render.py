@@ -94,7 +94,7 @@ def test_every_view_and_option_draws(variant: dict[str, Any]) -> None:
     assert pixels(render(width=width, **{"height": height, **variant})).size == (width, height)
 
 
-@pytest.mark.parametrize("view", ["timeSeries", "bar", "pie", "singleValue", "gauge"])
+@pytest.mark.parametrize("view", ["timeSeries", "bar", "pie", "singleValue", "gauge", "table"])
 @pytest.mark.parametrize(("width", "height"), [(1, 1), (40, 2000), (2000, 30)])
 def test_extreme_sizes_draw_every_view(view: str, width: int, height: int) -> None:
     assert pixels(render(view=view, width=width, height=height, title="t")).size == (width, height)

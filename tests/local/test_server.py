@@ -70,8 +70,8 @@ ERRORS = {
     "height 2001": ({"MetricWidget": widget_json(height=2001)}, "InvalidParameterValue", "`height` is 2001"),
     "output format": ({"MetricWidget": widget_json(), "OutputFormat": "jpeg"}, "InvalidParameterValue",
                       "OutputFormat 'jpeg' is not supported"),
-    "unsupported function": ({"MetricWidget": widget_json(metrics=[[{"expression": "METRICS()", "id": "e1"}]])},
-                             "InvalidParameterValue", "Unsupported function METRICS in expression of e1"),
+    "unsupported function": ({"MetricWidget": widget_json(metrics=[[{"expression": "SLICE(m1, 1)", "id": "e1"}]])},
+                             "InvalidParameterValue", "Unsupported function SLICE in expression of e1"),
     "no widget": ({}, "MissingParameter", "The parameter MetricWidget is required."),
 }
 
@@ -93,9 +93,9 @@ async def test_other_operations_are_invalid_actions(standin: BackgroundStandIn,
                                                     aio_cloudwatch: Callable[..., Any]) -> None:
     async with aio_cloudwatch(standin.endpoint_url) as client:
         with pytest.raises(ClientError) as caught:
-            await client.list_metrics()
+            await client.describe_alarms()
     assert caught.value.response["Error"]["Code"] == "InvalidAction"
-    assert "'ListMetrics' is not an operation" in caught.value.response["Error"]["Message"]
+    assert "'DescribeAlarms' is not an operation" in caught.value.response["Error"]["Message"]
 
 
 def _explode(widget: Widget) -> bytes:
@@ -249,7 +249,7 @@ async def test_query_protocol_answers_in_xml(standin: BackgroundStandIn) -> None
         assert error.findtext("cw:Error/cw:Code", namespaces=NS) == "InvalidParameterValue"
         assert error.findtext("cw:Error/cw:Type", namespaces=NS) == "Sender"
 
-        async with http.post("/", data={"Action": "PutMetricData", "Version": "2010-08-01"}) as response:
+        async with http.post("/", data={"Action": "DescribeAlarms", "Version": "2010-08-01"}) as response:
             assert response.status == 400
             assert ET.fromstring(await response.read()).findtext("cw:Error/cw:Code", namespaces=NS) == "InvalidAction"
     assert standin.stats()["keys"]["anonymous"]["requests"] == anonymous_before + 4  # nothing signed these

@@ -1,0 +1,140 @@
+"""CloudWatch's statistics over a period's samples, checked against numpy on known data."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from reportgen.local.aggregate import Samples, by_period, compute, parse_statistic
+
+Floats = npt.NDArray[np.float64]
+RNG = np.random.default_rng(20261126)
+# 100 latencies: a lognormal body with a few slow outliers; 100 makes every percent a whole sample.
+LATENCIES = np.round(np.concatenate([RNG.lognormal(3, 0.5, 96), [400.0, 650.0, 900.0, 1500.0]]), 3)
+RNG.shuffle(LATENCIES)
+
+
+def samples(values: Floats, counts: Floats | None = None, *, start: int = 0, step: int = 1) -> Samples:
+    """One row per value (``counts`` copies of it), ``step`` seconds apart from ``start``."""
+    counts = np.ones(len(values)) if counts is None else counts
+    timestamps = start + step * np.arange(len(values), dtype=np.int64)
+    return Samples(timestamps, counts, values * counts, values.copy(), values.copy(), values.copy())
+
+
+def one_period(statistic: str, values: Floats, counts: Floats | None = None) -> float:
+    result = compute(parse_statistic(statistic), by_period(samples(values, counts), 0, 10 ** 9))
+    assert result.shape == (1,)
+    return float(result[0])
+
+
+def ordered(x: Floats) -> Floats:
+    return np.sort(x)
+
+
+def nearest_rank(q: float) -> Callable[[Floats], float]:
+    return lambda x: float(np.percentile(x, q, method="inverted_cdf"))
+
+
+def inside(low: float, high: float) -> Callable[[Floats], Floats]:
+    return lambda x: x[(x > low) & (x <= high)]
+
+
+AGAINST_NUMPY: dict[str, Callable[[Floats], float]] = {
+    "SampleCount": lambda x: float(len(x)),
+    "Sum": lambda x: float(x.sum()),
+    "Average": lambda x: float(x.mean()),
+    "Minimum": lambda x: float(x.min()),
+    "Maximum": lambda x: float(x.max()),
+    **{f"p{q}": nearest_rank(float(q))
+       for q in ("0", "1", "10", "25", "50", "75", "90", "95", "99", "99.5", "99.9", "100", "33.33")},
+    "TM(10%:90%)": lambda x: float(ordered(x)[10:90].mean()),
+    "tm90": lambda x: float(ordered(x)[:90].mean()),
+    "TM(:95%)": lambda x: float(ordered(x)[:95].mean()),
+    "TM(5%:)": lambda x: float(ordered(x)[5:].mean()),
+    "IQM": lambda x: float(ordered(x)[25:75].mean()),
+    "TM(20:40)": lambda x: float(inside(20, 40)(x).mean()),
+    "TS(10%:90%)": lambda x: float(ordered(x)[10:90].sum()),
+    "ts99": lambda x: float(ordered(x)[:99].sum()),
+    "TC(10%:90%)": lambda x: 80.0,
+    "tc90": lambda x: 90.0,
+    "TC(20:40)": lambda x: float(len(inside(20, 40)(x))),
+    "TS(:30)": lambda x: float(inside(-math.inf, 30)(x).sum()),
+    # Winsorized: the trimmed tails take the value at the edge of what is kept.
+    "WM(10%:90%)": lambda x: float(np.clip(x, ordered(x)[10], ordered(x)[89]).mean()),
+    "wm98": lambda x: float(np.clip(x, None, ordered(x)[97]).mean()),
+    "WM(15:60)": lambda x: float(np.clip(x, 15, 60).mean()),
+    "PR(:30)": lambda x: float(100 * np.mean(x <= 30)),
+    "PR(20:40)": lambda x: float(100 * np.mean((x > 20) & (x <= 40))),
+    "PR(100:)": lambda x: float(100 * np.mean(x > 100)),
+}
+
+
+@pytest.mark.parametrize("statistic", AGAINST_NUMPY, ids=AGAINST_NUMPY.keys())
+def test_statistics_agree_with_numpy(statistic: str) -> None:
+    assert one_period(statistic, LATENCIES) == pytest.approx(AGAINST_NUMPY[statistic](LATENCIES), rel=1e-12)
+
+
+def test_a_percent_cut_inside_a_sample_counts_part_of_it() -> None:
+    # 10 samples, TM(15%:85%): keep mass 1.5 … 8.5, i.e. half of the 2nd and 9th smallest.
+    x = np.arange(1.0, 11.0)
+    weights = np.array([0, 0.5, 1, 1, 1, 1, 1, 1, 0.5, 0])
+    assert one_period("TC(15%:85%)", x) == pytest.approx(7.0)
+    assert one_period("TS(15%:85%)", x) == pytest.approx(float(x @ weights))
+    assert one_period("TM(15%:85%)", x) == pytest.approx(float(np.average(x, weights=weights)))
+
+
+def test_counts_weigh_like_repeated_values() -> None:
+    values, counts = np.array([5.0, 1.0, 9.0, 3.0]), np.array([3.0, 10.0, 1.0, 6.0])
+    expanded = np.repeat(values, counts.astype(int))
+    for statistic in ("SampleCount", "Sum", "Average", "p50", "p90", "p95", "TM(10%:90%)", "WM(10%:90%)", "PR(:3)"):
+        expected = one_period(statistic, expanded)
+        assert one_period(statistic, values, counts) == pytest.approx(expected, rel=1e-12), statistic
+
+
+def test_periods_group_from_the_start_and_skip_empty_ones() -> None:
+    # Values 0 … 9 a minute apart from t=30, with a 10-minute gap after the fifth; 5-minute periods from t=0.
+    timestamps = np.array([30, 90, 150, 210, 270, 930, 990, 1050, 1110, 1170, 1230], dtype=np.int64)
+    x = np.arange(11.0)
+    periods = by_period(Samples(timestamps, np.ones(11), x, x, x, x), 0, 300)
+    assert periods.starts.tolist() == [0, 900, 1200]
+    assert [compute(parse_statistic(name), periods).tolist() for name in ("Sum", "Maximum", "SampleCount")] == [
+        [10.0, 35.0, 10.0], [4.0, 9.0, 10.0], [5.0, 5.0, 1.0]]
+
+
+def test_summary_only_statistic_sets_have_no_value_statistics() -> None:
+    # A statistic set of 4 samples between 1 and 7: its sum and extremes are known, its samples are not.
+    rows = Samples(np.array([0, 1]), np.array([4.0, 1.0]), np.array([16.0, 2.0]), np.array([1.0, 2.0]),
+                   np.array([7.0, 2.0]), np.array([math.nan, 2.0]))
+    periods = by_period(rows, 0, 60)
+    assert [compute(parse_statistic(name), periods).tolist() for name in ("SampleCount", "Average", "Maximum")] == [
+        [5.0], [3.6], [7.0]]
+    assert math.isnan(compute(parse_statistic("p50"), periods)[0])
+
+
+def test_negative_values_have_no_value_statistics() -> None:
+    assert math.isnan(one_period("p50", np.array([-1.0, 2.0, 3.0])))
+    assert one_period("Average", np.array([-1.0, 2.0, 5.0])) == 2.0
+
+
+def test_a_trimmed_mean_of_nothing_is_no_value_and_counts_zero() -> None:
+    x = np.array([1.0, 2.0, 3.0])
+    assert math.isnan(one_period("TM(10:20)", x))
+    assert (one_period("TC(10:20)", x), one_period("TS(10:20)", x), one_period("PR(10:20)", x)) == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("Avg", "is not a statistic"),
+    ("p101", "is not a statistic"),
+    ("TM(:)", "has no bounds"),
+    ("TM(10%:abc)", "'abc' is not a bound"),
+    ("TM(10%:120%)", "not a percentage from 0% to 100%"),
+    ("TM(90%:10%)", "lower bound is above the upper bound"),
+    ("PR(10%:90%)", "bounds of a percentile rank are values"),
+])
+def test_bad_statistics_are_refused_with_a_reason(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_statistic(text)

@@ -1,0 +1,514 @@
+"""Each MetricWidget feature, drawn and checked from the outside: the size, that the picture changes when the
+property does (and only then), and the pixels where a colour or a position can be pinned down."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from PIL import Image
+
+from reportgen.local.render import PALETTE, THEMES, WARNING, _compact, _time_ticks, render_png, row_series
+from reportgen.local.widget import parse_widget
+
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+CPU = ["AWS/EC2", "CPUUtilization", "InstanceId", "i-1"]
+CPU2 = ["AWS/EC2", "CPUUtilization", "InstanceId", "i-2"]
+ALB = ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/web/1"]
+NODATA = ["Custom/App", "NoDataYet"]
+BLUE = PALETTE[0]
+Pixels = npt.NDArray[np.uint8]
+
+
+def png(**doc: Any) -> bytes:
+    """The PNG of a MetricWidget: one CPU metric over the three hours before NOW unless ``doc`` says otherwise."""
+    doc.setdefault("metrics", [CPU])
+    return render_png(parse_widget(json.dumps(doc), now=NOW))
+
+
+def pixels(data: bytes) -> Pixels:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.uint8)
+
+
+def draw(**doc: Any) -> Pixels:
+    return pixels(png(**doc))
+
+
+def rgb(colour: str) -> npt.NDArray[np.int16]:
+    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.int16)
+
+
+def near(image: Pixels, colour: str, tolerance: int = 0) -> npt.NDArray[np.bool_]:
+    """Where ``image`` has ``colour``, each channel within ``tolerance``."""
+    return np.abs(image.astype(np.int16) - rgb(colour)).max(axis=-1) <= tolerance  # type: ignore[no-any-return]
+
+
+def blocks(image: Pixels, colour: str, size: int = 5) -> list[tuple[int, int]]:
+    """Top-left (row, column) of every ``size``×``size`` square filled with exactly ``colour``: legend swatches,
+    bars and slices, never a line."""
+    mask = near(image, colour).astype(np.int32)
+    sums = np.pad(mask, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    full = sums[size:, size:] - sums[:-size, size:] - sums[size:, :-size] + sums[:-size, :-size] == size * size
+    return [(int(r), int(c)) for r, c in zip(*np.nonzero(full))]
+
+
+def line_rows(image: Pixels, colour: str) -> list[int]:
+    """Rows that ``colour`` crosses for more than half the image's width: horizontal annotation lines."""
+    return [int(r) for r in np.nonzero(near(image, colour, 60).sum(axis=1) > image.shape[1] / 2)[0]]
+
+
+def line_columns(image: Pixels, colour: str) -> list[int]:
+    """Columns that ``colour`` covers for more than half the image's height: vertical annotation lines."""
+    return [int(c) for c in np.nonzero(near(image, colour, 60).sum(axis=0) > image.shape[0] / 2)[0]]
+
+
+def series_top(image: Pixels, colour: str = BLUE, legend: int = 30) -> int:
+    """The highest row a series line of ``colour`` reaches, above the legend."""
+    rows = np.nonzero(near(image[:-legend], colour, 40).any(axis=1))[0]
+    return int(rows.min())
+
+
+def shaded(image: Pixels, plain: Pixels, row: int, column: int) -> bool:
+    """Whether ``image`` is shaded at (row, column) where ``plain`` is not: its pixel differs noticeably."""
+    return bool(np.abs(image[row, column].astype(np.int16) - plain[row, column]).max() > 8)
+
+
+# ---- top-level keys ---------------------------------------------------------------------------------------------
+
+
+def test_width_and_height_default_to_600_by_400() -> None:
+    assert draw().shape == (400, 600, 3)
+    assert draw(width=1, height=2000).shape == (2000, 1, 3)
+
+
+@pytest.mark.parametrize("times", [
+    {"start": "-PT3H"},
+    {"start": "PT3H"},
+    {"start": "-PT3H", "end": "P0D"},
+    {"start": "-PT180M", "end": "-PT0H"},
+    {"start": "-P0.125D"},
+    {"start": "-PT2.5H", "end": "+PT30M"},
+    {"start": "2026-11-26T09:00:00Z"},
+    {"start": "2026-11-26T10:00:00+01:00", "end": "2026-11-26T12:00:00.000Z"},
+], ids=lambda times: " ".join(times.values()))
+def test_relative_and_absolute_times_draw_the_same_window(times: dict[str, str]) -> None:
+    """Each of these is 09:00–12:00 UTC at NOW (the +PT30M window 09:30–12:30 ends half an hour later)."""
+    window = ({"start": "2026-11-26T09:30:00Z", "end": "2026-11-26T12:30:00Z"} if times.get("end") == "+PT30M"
+              else {"start": "2026-11-26T09:00:00Z", "end": "2026-11-26T12:00:00Z"})
+    assert png(**times) == png(**window)
+
+
+def test_period_changes_the_picture() -> None:
+    assert png(period=60) != png(period=300) != png(period=3600)
+
+
+def test_high_resolution_periods_draw() -> None:
+    window = {"start": "2026-11-26T11:58:00Z", "end": "2026-11-26T12:00:00Z"}
+    pictures = {png(period=period, **window) for period in (1, 5, 10, 30, 60)}
+    assert len(pictures) == 5
+
+
+def test_a_window_with_too_many_points_widens_the_period() -> None:
+    """30 days of 1-minute points would be 43,200; like CloudWatch the stand-in draws 15-minute ones."""
+    month = {"start": "-P30D"}
+    assert png(period=60, **month) == png(period=900, **month) != png(period=3600, **month)
+
+
+def test_keys_that_do_not_change_a_still_image() -> None:
+    assert png() == png(region="eu-west-1", accountId="123456789012", liveData=True,
+                        table={"layout": "vertical"}, singleValueFullPrecision=True, trend=True,
+                        labels={"visible": True}, sparkline=True,
+                        annotations={"alarms": ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:cpu"]},
+                        metrics=[[*CPU, {"region": "eu-west-1", "accountId": "123456789012"}]])
+
+
+def test_stacked_fills_under_each_row() -> None:
+    flat, stacked = draw(metrics=[CPU, CPU2]), draw(metrics=[CPU, CPU2], stacked=True)
+    column = 300
+    lowest = int(np.nonzero(near(stacked[:-30, column], BLUE, 40))[0].max())  # the first row's line
+    assert shaded(stacked, flat, lowest + 20, column)  # the area under it is filled
+
+
+@pytest.mark.parametrize("stat", ["SampleCount", "Sum", "Minimum", "Maximum", "p50", "p99.9", "tm90",
+                                  "TM(10%:90%)", "WM(5%:95%)", "TC(:95%)", "TS(10%:)", "PR(:300)", "IQM"])
+def test_every_statistic_draws(stat: str) -> None:
+    assert draw(stat=stat, metrics=[[*ALB, {"stat": stat}]]).shape == (400, 600, 3)
+
+
+def test_statistic_changes_the_picture() -> None:
+    assert len({png(stat=stat) for stat in ("Average", "Maximum", "Minimum", "p99", "SampleCount")}) == 5
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_theme_sets_the_background(theme: str) -> None:
+    image = draw(theme=theme)
+    assert near(image[:1, :1], THEMES[theme].background).all()
+    assert near(image, THEMES[theme].background).mean() > 0.8
+
+
+def test_timezone_moves_the_ticks() -> None:
+    assert png(timezone="+0000") == png()
+    assert png(timezone="+0530") != png() != png(timezone="-0800")
+    assert png(timezone="+0100") != png()  # hourly labels read differently, even where the ticks stay
+
+
+def test_title_is_drawn_at_the_top() -> None:
+    corner = (slice(0, 20), slice(40, 200))  # right of the top tick label
+    ink = THEMES["light"].text
+    assert near(draw(title="CPU of the web tier")[corner], ink, 60).sum() > 30
+    assert near(draw()[corner], ink, 60).sum() == 0
+    assert png(title="One") != png(title="Two")
+
+
+def test_each_view_draws_differently() -> None:
+    metrics = [ALB, ["...", "app/api/2"]]
+    views = ("timeSeries", "bar", "pie", "singleValue", "gauge", "table")
+    assert len({png(view=view, metrics=metrics) for view in views}) == len(views)
+
+
+def test_bar_and_pie_use_the_palette_in_blocks() -> None:
+    for view in ("bar", "pie"):
+        image = draw(view=view, metrics=[ALB, ["...", "app/api/2"], ["...", "app/admin/3"]],
+                     legend={"position": "hidden"})
+        assert all(len(blocks(image, colour, 20)) > 0 for colour in PALETTE[:3])
+
+
+def test_set_period_to_time_range_changes_bars_pies_and_single_values() -> None:
+    for view in ("bar", "pie", "singleValue", "gauge"):
+        doc = {"view": view, "stat": "Sum", "metrics": [ALB, ["...", "app/api/2"]]}
+        assert png(**doc) != png(setPeriodToTimeRange=True, **doc)
+
+
+def test_single_value_options_change_the_picture() -> None:
+    doc = {"view": "singleValue", "metrics": [ALB, CPU]}
+    variants = [{}, {"sparkline": True}, {"singleValueFullPrecision": True}, {"trend": True}]
+    assert len({png(**doc, **variant) for variant in variants}) == 4
+
+
+def test_pie_labels_write_on_the_chart() -> None:
+    doc = {"view": "pie", "metrics": [ALB, ["...", "app/api/2"]], "legend": {"position": "hidden"}}
+    plain, labelled = draw(**doc), draw(labels={"visible": True}, **doc)
+    muted = THEMES["light"].muted
+    assert near(plain, muted, 40).sum() == 0 and near(labelled, muted, 40).sum() > 50  # the labels outside
+    assert near(labelled, "#ffffff").sum() > near(plain, "#ffffff").sum()  # a smaller pie, and shares on it
+
+
+def test_fixed_y_axis_max_squeezes_the_data() -> None:
+    auto, fixed = draw(), draw(yAxis={"left": {"min": 0, "max": 400}})
+    assert series_top(fixed) > series_top(auto) + 100
+
+
+def test_y_axis_min_below_zero_lifts_the_data() -> None:
+    assert series_top(draw(yAxis={"left": {"min": -100, "max": 100}})) < series_top(draw(yAxis={"left": {"max": 100}}))
+
+
+def test_y_axis_label_and_units() -> None:
+    def margin_ink(**doc: Any) -> int:
+        return int(near(draw(**doc)[100:300, :30], THEMES["light"].muted, 60).sum())
+
+    ticks_only = margin_ink(yAxis={"left": {"showUnits": False}})
+    assert margin_ink() > ticks_only + 20  # "Percent", the unit
+    assert margin_ink(yAxis={"left": {"showUnits": False, "label": "Busy"}}) > ticks_only + 10
+    assert png(yAxis={"left": {"label": "Busy"}}) != png(yAxis={"left": {"label": "Idle"}})
+
+
+def test_right_axis_appears_for_its_rows() -> None:
+    right_margin = (slice(30, 330), slice(560, 600))
+    ink = THEMES["light"].muted
+    left_only = draw(metrics=[ALB, ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", "app/web/1"]])
+    both = draw(metrics=[ALB, ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", "app/web/1",
+                               {"yAxis": "right"}]])
+    assert near(left_only[right_margin], ink, 60).sum() == 0
+    assert near(both[right_margin], ink, 60).sum() > 50
+
+
+def test_rows_only_on_the_right_draw_no_left_axis() -> None:
+    image = draw(metrics=[[*CPU, {"yAxis": "right"}]])
+    ink = THEMES["light"].muted
+    assert near(image[30:330, :25], ink, 60).sum() == 0  # no tick labels on the left
+    assert near(image[30:330, 560:], ink, 60).sum() > 50
+
+
+# ---- legend and palette -------------------------------------------------------------------------------------------
+
+
+def test_legend_positions() -> None:
+    metrics = [CPU, CPU2]
+    bottom = blocks(draw(metrics=metrics), PALETTE[1])
+    right = blocks(draw(metrics=metrics, legend={"position": "right"}), PALETTE[1])
+    hidden = blocks(draw(metrics=metrics, legend={"position": "hidden"}), PALETTE[1])
+    assert bottom and all(row > 370 for row, _ in bottom)
+    assert right and all(column > 380 and row < 100 for row, column in right)
+    assert hidden == []
+
+
+def test_rows_take_the_palette_in_order() -> None:
+    metrics = [CPU] + [["...", f"i-{n}"] for n in range(2, 11)]
+    image = draw(metrics=metrics, height=500, width=900)
+    first = [min(blocks(image, colour)) for colour in PALETTE]  # each swatch's top-left, read row by row
+    assert first == sorted(first)
+    eleventh = draw(metrics=[*metrics, ["...", "i-11"]], height=500, width=900)
+    assert len(blocks(eleventh, PALETTE[0])) > len(blocks(image, PALETTE[0]))  # the palette starts again
+
+
+def test_hidden_rows_leave_no_trace() -> None:
+    assert png(metrics=[[*CPU, {"visible": False}], CPU2]) == png(metrics=[CPU2])
+
+
+def test_row_colour_is_drawn_exactly() -> None:
+    image = draw(metrics=[[*CPU, {"color": "#123456"}]])
+    assert blocks(image, "#123456") and near(image, "#123456").sum() > 200
+    assert not blocks(image, BLUE)
+
+
+def test_rows_that_share_a_name_are_told_apart_in_the_legend() -> None:
+    assert png(metrics=[CPU, CPU2]) != png(metrics=[[*CPU, {"label": "CPUUtilization"}],
+                                                    [*CPU2, {"label": "CPUUtilization"}]])
+    assert png(metrics=[CPU, CPU2]) == png(metrics=[[*CPU, {"label": "i-1 CPUUtilization"}],
+                                                    [*CPU2, {"label": "i-2 CPUUtilization"}]])
+
+
+# ---- metric rows --------------------------------------------------------------------------------------------------
+
+
+def test_every_dimension_pair_names_the_metric() -> None:
+    row = ["AWS/ApiGateway", "Count", "ApiName", "orders", "Stage", "prod", "Method", "GET", "Resource", "/cart"]
+    assert png(metrics=[row]) != png(metrics=[[*row[:-1], "/checkout"]])
+
+
+def test_dot_shorthand_draws_the_same_rows() -> None:
+    spelled = [ALB, ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/api/2"],
+               ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", "app/api/2"]]
+    assert png(metrics=spelled) == png(metrics=[ALB, [".", ".", ".", "app/api/2"],
+                                                [".", "HTTPCode_Target_5XX_Count", ".", "."]])
+    assert png(metrics=spelled[:2]) == png(metrics=[ALB, ["...", "app/api/2"]])
+
+
+def test_row_stat_period_and_axis_options_change_the_picture() -> None:
+    base = png(metrics=[ALB, CPU])
+    for option in ({"stat": "Maximum"}, {"period": 60}, {"yAxis": "right"}, {"label": "cpu"}, {"id": "m1"}):
+        changed = png(metrics=[ALB, [*CPU, option]])
+        assert (changed == base) == (option == {"id": "m1"}), option
+
+
+def test_expression_rows_draw() -> None:
+    image = draw(metrics=[[*CPU, {"id": "a"}], [*CPU2, {"id": "b", "visible": False}],
+                          [{"expression": "a - b", "id": "d", "color": "#654321"}]])
+    assert blocks(image, "#654321")
+
+
+# ---- dynamic labels -----------------------------------------------------------------------------------------------
+
+
+def _values(row: list[Any]) -> Any:
+    widget = parse_widget(json.dumps({"metrics": [row]}), now=NOW)
+    return row_series(widget)[0][0].series
+
+
+def test_property_labels() -> None:
+    label = "${PROP('Dim.InstanceId')} ${PROP('MetricName')} ${PROP('Namespace')} ${PROP('Stat')} ${PROP('Period')}"
+    assert png(metrics=[[*CPU, {"label": label}]]) == png(metrics=[[*CPU, {"label": "i-1 CPUUtilization AWS/EC2 "
+                                                                                    "Average 300"}]])
+
+
+def test_region_and_account_labels_come_from_the_row_or_the_widget() -> None:
+    label = "${PROP('Region')} ${PROP('AccountId')}"
+    assert png(region="eu-west-1", metrics=[[*CPU, {"label": label, "accountId": "123456789012"}]]) == png(
+        metrics=[[*CPU, {"label": "eu-west-1 123456789012"}]])
+
+
+def test_value_labels_over_the_window() -> None:
+    data = _values(CPU)
+    values = data.values
+    expected = {
+        "${AVG}": values.mean(), "${MAX}": values.max(), "${MIN}": values.min(), "${SUM}": values.sum(),
+        "${FIRST}": values[0], "${LAST}": values[-1], "${MIN_MAX_RANGE}": values.max() - values.min(),
+    }
+    label = " ".join(expected)
+    literal = " ".join(_compact(float(value)) for value in expected.values())
+    assert png(metrics=[[*CPU, {"label": label}]]) == png(metrics=[[*CPU, {"label": literal}]])
+    peak = datetime.fromtimestamp(int(data.timestamps[values.argmax()]), UTC) + timedelta(hours=1)
+    assert png(timezone="+0100", metrics=[[*CPU, {"label": "${MAX_TIME} ${DATAPOINT_COUNT} ${LABEL}"}]]) == png(
+        timezone="+0100", metrics=[[*CPU, {"label": f"{peak:%Y-%m-%d %H:%M} 36 CPUUtilization"}]])
+
+
+def test_labels_of_a_row_without_data_and_unknown_placeholders() -> None:
+    label = "${AVG} ${DATAPOINT_COUNT} ${NOT_A_LABEL} ${PROP('Dim.Missing')}"
+    assert png(metrics=[[*NODATA, {"label": label}]]) == png(
+        metrics=[[*NODATA, {"label": "-- 0 ${NOT_A_LABEL} ${PROP('Dim.Missing')}"}]])
+
+
+def test_compact_numbers() -> None:
+    assert [_compact(v) for v in (0, 1, 42.0, 42.345, 999.5, 1234, -1500, 999_999, 2.5e9, 3.2e12, 0.5, 0.00012)] == [
+        "0", "1", "42", "42.3", "1k", "1.23k", "-1.5k", "1M", "2.5G", "3.2T", "0.5", "0.00012"]
+
+
+# ---- time axis ----------------------------------------------------------------------------------------------------
+
+
+def _ticks(start: str, end: str, offset_hours: float, most: int = 7) -> list[str]:
+    first, last = (datetime.fromisoformat(text).timestamp() for text in (start, end))
+    return _time_ticks(first, last, timedelta(hours=offset_hours), most)[1]
+
+
+@pytest.mark.parametrize(("start", "end", "offset", "labels"), [
+    ("2026-11-26T09:00Z", "2026-11-26T12:00Z", 0, ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "12:00"]),
+    ("2026-11-26T09:00Z", "2026-11-26T12:00Z", 5.5, ["14:30", "15:00", "15:30", "16:00", "16:30", "17:00", "17:30"]),
+    ("2026-11-26T11:58Z", "2026-11-26T12:00Z", 0, ["11:58:00", "11:58:30", "11:59:00", "11:59:30", "12:00:00"]),
+    ("2026-11-19T12:00Z", "2026-11-26T12:00Z", 0, ["11/20", "11/21", "11/22", "11/23", "11/24", "11/25", "11/26"]),
+    ("2026-11-23T00:00Z", "2026-11-26T00:00Z", -8, ["11/23", "12:00", "11/24", "12:00", "11/25", "12:00"]),
+])
+def test_time_ticks_are_round_local_times(start: str, end: str, offset: float, labels: list[str]) -> None:
+    assert _ticks(start, end, offset) == labels
+
+
+# ---- annotations --------------------------------------------------------------------------------------------------
+
+
+def test_horizontal_annotations_sit_where_their_values_are() -> None:
+    image = draw(metrics=[NODATA], yAxis={"left": {"min": 0, "max": 100}}, annotations={"horizontal": [
+        {"value": 0, "color": "#ff0000"}, {"value": 50, "color": "#00ff00"}, {"value": 100, "color": "#0000ff"}]})
+    low, middle, high = (np.mean(line_rows(image, colour)) for colour in ("#ff0000", "#00ff00", "#0000ff"))
+    assert high < middle < low and abs(middle - (low + high) / 2) <= 1
+
+
+def test_horizontal_fill_above_below_and_band() -> None:
+    doc: dict[str, Any] = {"metrics": [NODATA], "yAxis": {"left": {"min": 0, "max": 100}}}
+    plain = draw(**doc)
+    frame = line_rows(draw(**doc, annotations={"horizontal": [{"value": 100, "color": "#000000"},
+                                                              {"value": 0, "color": "#000000"}]}), "#000000")
+    top, bottom = frame[0], frame[-1]
+    rows = [round(bottom - (bottom - top) * value / 100) for value in (85, 55, 35)]  # clear of the grid lines
+
+    def shading(annotation: Any) -> list[bool]:
+        image = draw(**doc, annotations={"horizontal": [annotation]})
+        return [shaded(image, plain, row, 100) for row in rows]
+
+    assert shading({"value": 60, "fill": "above", "color": "#9467bd"}) == [True, False, False]
+    assert shading({"value": 40, "fill": "below", "color": "#9467bd"}) == [False, False, True]
+    assert shading([{"value": 40, "color": "#9467bd", "fill": "above"}, {"value": 60}]) == [False, True, False]
+    assert shading({"value": 60, "color": "#9467bd"}) == [False, False, False]
+
+
+def test_annotations_on_the_right_axis_use_its_scale() -> None:
+    doc = {"metrics": [ALB, ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", "app/web/1",
+                             {"yAxis": "right"}]],
+           "yAxis": {"left": {"min": 0, "max": 4000}, "right": {"min": 0, "max": 1}}}
+    on_left = line_rows(draw(**doc, annotations={"horizontal": [{"value": 0.5, "color": "#ff0000"}]}), "#ff0000")
+    on_right = line_rows(draw(**doc, annotations={"horizontal": [{"value": 0.5, "color": "#ff0000",
+                                                                  "yAxis": "right"}]}), "#ff0000")
+    bottom = line_rows(draw(**doc, annotations={"horizontal": [{"value": 0, "color": "#ff0000"}]}), "#ff0000")
+    assert abs(on_left[0] - bottom[0]) <= 1  # 0.5 of 4000 is the floor
+    assert on_right[0] < bottom[0] - 100     # half way up on the right axis
+
+
+def test_visible_horizontal_annotations_stretch_the_axis_hidden_ones_do_not() -> None:
+    plain = draw()
+    stretched = draw(annotations={"horizontal": [{"value": 500, "color": "#ff0000"}]})
+    hidden = png(annotations={"horizontal": [{"value": 500, "color": "#ff0000", "visible": False}]})
+    assert series_top(stretched) > series_top(plain) + 150
+    assert line_rows(stretched, "#ff0000")
+    assert hidden == png()
+
+
+def test_vertical_annotations_fill_before_and_after() -> None:
+    doc: dict[str, Any] = {"metrics": [NODATA]}
+    plain = draw(**doc)
+    moment = "2026-11-26T10:30:00Z"  # the middle of the window
+    line = line_columns(draw(**doc, annotations={"vertical": [{"value": moment, "color": "#ff0000"}]}), "#ff0000")
+    assert line and abs(np.mean(line) - 300) < 20
+    row = 100
+
+    def shading(annotation: Any, columns: list[int]) -> list[bool]:
+        image = draw(**doc, annotations={"vertical": [annotation]})
+        return [shaded(image, plain, row, column) for column in columns]
+
+    left, right = line[0] - 60, line[-1] + 60
+    assert shading({"value": moment, "color": "#ff0000", "fill": "after"}, [left, right]) == [False, True]
+    assert shading({"value": moment, "color": "#ff0000", "fill": "before"}, [left, right]) == [True, False]
+    assert shading({"value": moment, "color": "#ff0000"}, [left, right]) == [False, False]
+    band = [{"value": "2026-11-26T10:00:00Z", "color": "#ff0000", "fill": "before"}, {"value": "2026-11-26T11:00:00Z"}]
+    assert shading(band, [line[0] - 150, line[0] - 10, line[-1] + 150]) == [False, True, False]
+
+
+def test_annotation_labels_and_hidden_vertical_annotations() -> None:
+    line = {"value": "2026-11-26T10:30:00Z", "color": "#ff0000"}
+    assert png(annotations={"vertical": [line]}) != png(annotations={"vertical": [{**line, "label": "deploy"}]})
+    assert png(annotations={"vertical": [{**line, "visible": False}]}) == png()
+
+
+# ---- missing data -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("doc", [
+    {"metrics": [CPU, NODATA]},
+    {"metrics": [CPU, NODATA], "legend": {"position": "right"}},
+    {"metrics": [CPU, NODATA], "legend": {"position": "hidden"}},
+    {"metrics": [CPU, NODATA], "view": "bar"},
+    {"metrics": [CPU, NODATA], "view": "singleValue"},
+    {"metrics": [CPU, NODATA], "view": "gauge"},
+    {"metrics": [CPU, NODATA], "view": "table"},
+], ids=["bottom", "right", "hidden", "bar", "singleValue", "gauge", "table"])
+def test_a_row_with_missing_data_gets_the_orange_warning(doc: dict[str, Any]) -> None:
+    complete = {**doc, "metrics": [CPU, CPU2]}
+    assert near(draw(**doc), WARNING).sum() >= 10
+    assert near(draw(**complete), WARNING).sum() == 0
+
+
+def test_expressions_are_not_flagged_for_their_gaps() -> None:
+    image = draw(metrics=[[*CPU, {"id": "a", "visible": False}], [{"expression": "a / 0", "id": "e"}]])
+    assert near(image, WARNING).sum() == 0
+
+
+@pytest.mark.parametrize("view", ["timeSeries", "bar", "pie", "singleValue", "gauge", "table"])
+def test_nothing_with_data_says_no_data_available(view: str) -> None:
+    image = draw(view=view, metrics=[NODATA, ["Custom/App", "NoDataEither"]], legend={"position": "hidden"})
+    middle = image[170:230, 200:400]
+    assert near(middle, THEMES["light"].muted, 60).sum() > 40  # the message, in the middle
+    assert not any(blocks(image, colour) for colour in PALETTE[:2])  # no bars, slices or gauges
+
+
+# ---- table --------------------------------------------------------------------------------------------------------
+
+
+def test_table_layouts_and_columns_change_the_picture() -> None:
+    doc: dict[str, Any] = {"view": "table", "metrics": [CPU, CPU2]}
+    variants: list[dict[str, Any]] = [
+        {}, {"layout": "vertical"}, {"summaryColumns": ["MAX"]}, {"summaryColumns": ["MIN", "AVG"]},
+        {"showTimeSeriesData": False, "summaryColumns": ["SUM"]}]
+    assert len({png(**doc, table=variant) for variant in variants}) == len(variants)
+    assert png(**doc, table={"stickySummary": True}) == png(**doc)
+
+
+def test_table_rows_carry_the_palette() -> None:
+    image = draw(view="table", metrics=[CPU, CPU2, ["...", "i-3"]])
+    swatches = [min(blocks(image, colour)) for colour in PALETTE[:3]]
+    assert swatches == sorted(swatches) and len({column for _, column in swatches}) == 1  # one under the other
+
+
+def test_table_thresholds_tint_the_cells_they_cover() -> None:
+    doc: dict[str, Any] = {"view": "table", "metrics": [CPU], "table": {"showTimeSeriesData": False,
+                                                                       "summaryColumns": ["MIN", "MAX"]}}
+    plain = draw(**doc)
+    values = _values(CPU).values
+    middle = float((values.min() + values.max()) / 2)
+    above = draw(**doc, annotations={"horizontal": [{"value": middle, "fill": "above", "color": "#ff0000"}]})
+    below = draw(**doc, annotations={"horizontal": [{"value": middle, "fill": "below", "color": "#ff0000"}]})
+    pink = "#ffbfbf"  # red at a quarter over white
+    assert not near(plain, pink, 8).any()
+    tinted_above = np.nonzero(near(above, pink, 8).any(axis=0))[0]
+    tinted_below = np.nonzero(near(below, pink, 8).any(axis=0))[0]
+    assert tinted_above.size > 30 and tinted_below.size > 30
+    assert tinted_below.max() < tinted_above.min()  # the Minimum cell is left of the Maximum cell
+
+
+def test_a_long_table_says_how_many_rows_are_left_out() -> None:
+    metrics = [CPU] + [["...", f"i-{n}"] for n in range(2, 40)]
+    short, long = draw(view="table", metrics=metrics[:5]), draw(view="table", metrics=metrics)
+    assert blocks(long, PALETTE[0]) and near(long[-40:], THEMES["light"].muted, 60).sum() > \
+        near(short[-40:], THEMES["light"].muted, 60).sum()
