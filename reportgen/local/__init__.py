@@ -1,17 +1,24 @@
-"""A local CloudWatch stand-in: a real HTTP server on 127.0.0.1 that answers GetMetricWidgetImage.
+"""A local CloudWatch stand-in: a real HTTP server on 127.0.0.1 that answers GetMetricWidgetImage and keeps
+a metric store behind PutMetricData, GetMetricData, GetMetricStatistics, ListMetrics and the dashboards.
 
-botocore and aiobotocore reach it through ``endpoint_url``; it draws charts of deterministic synthetic
-data, enforces CloudWatch's per-key rate limit and can inject faults for retry tests.
+botocore and aiobotocore reach it through ``endpoint_url``; it draws charts of stored data, or of
+deterministic synthetic data for metrics nobody stored, enforces CloudWatch's per-key rate limit and can
+inject faults for retry tests.
 
     widget      MetricWidget JSON → typed ``Widget`` (validation, the "." shorthand, times)
-    mathexpr    metric math: expression rows evaluated on the rows they name (arithmetic; functions by table)
+    mathexpr    metric math: arithmetic, comparisons and CloudWatch's functions (by table) over the rows named
     synthetic   deterministic, plausible data for a metric row over a time window
     render      ``Widget`` → PNG bytes (matplotlib, in worker processes)
-    protocols   AWS JSON 1.0 and query: requests in, results and errors out
+    aggregate   CloudWatch's statistics (pNN, TM/WM/TC/TS/PR, IQM, …) over each period's samples
+    store       the metric store: datapoints and dashboards in SQLite
+    operations  the store-backed API operations, and the stored series a widget draws
+    seed        a demo estate (EC2, ALB, Lambda, RDS, DynamoDB, SQS, API Gateway) for a store
+    protocols   AWS JSON 1.0 and query, driven by botocore's service model: requests in, results and errors out
     throttle    the per-access-key sliding-window limiter
     faults      injected errors for retry tests
     server      the aiohttp app, its control endpoints, and ways to run it
-    cli         ``python -m reportgen.local serve``
+    gallery     one PNG per feature and a contact sheet (``make gallery``)
+    cli         ``python -m reportgen.local serve|seed``
 
 The stand-in needs the ``local`` extra. Reach it through this package's attributes
 (``from reportgen.local import BackgroundStandIn``): that is where a missing extra becomes a

@@ -1,4 +1,7 @@
-"""``python -m reportgen.local serve [--port N] [--rate-limit 20] [--workers N] [-v]``.
+"""``python -m reportgen.local serve|seed`` (also ``reportgen local …``).
+
+    serve [--port N] [--rate-limit 20] [--workers N] [--data PATH] [--no-synthetic] [-v] [--stop-on-eof]
+    seed --data PATH [--start ISO --end ISO | --days N]
 
 When the stand-in is ready it prints exactly one line to stdout, which launchers parse:
 
@@ -6,8 +9,14 @@ When the stand-in is ready it prints exactly one line to stdout, which launchers
 
 Everything else (logs) goes to stderr. SIGTERM and SIGINT stop it cleanly, and so does the end of its
 standard input with ``--stop-on-eof``: a launcher that holds the stand-in's stdin open takes it down with
-it however the launcher ends, even killed outright.
-Exit codes: 0 stopped by a signal, 1 cannot run (missing extra, port taken), 2 bad arguments.
+it however the launcher ends, even killed outright. ``--data`` keeps the metric store in a SQLite file
+(default: in memory, gone when the stand-in stops); ``--no-synthetic`` draws metrics without stored data
+as empty graphs.
+
+``seed`` fills a store with the demo estate (see ``reportgen.local.seed``) over a window, by default the
+7 days up to now, and prints one line saying what it wrote.
+Exit codes: 0 stopped by a signal or seeded, 1 cannot run (missing extra, port taken, store unusable),
+2 bad arguments.
 """
 
 from __future__ import annotations
@@ -17,10 +26,13 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 import sys
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from reportgen.errors import ReportgenError
+from reportgen.errors import ReportgenError, SetupError
 from reportgen.model import DEFAULT_RATE_LIMIT
 
 READY_LINE = "reportgen-local listening on {url}"
@@ -33,18 +45,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help and usage errors
         return int(exc.code or 0)
+    if args.command == "seed":
+        return _seed(args)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.INFO if args.verbose else logging.WARNING)
     try:
-        asyncio.run(_serve(args.port, args.rate_limit, args.workers, stop_on_eof=args.stop_on_eof))
+        asyncio.run(_serve(args.port, args.rate_limit, args.workers, data=args.data, synthetic=args.synthetic,
+                           stop_on_eof=args.stop_on_eof))
     except ReportgenError as exc:
         print(f"ERROR {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _serve(port: int, rate_limit: float, workers: int | None, *, stop_on_eof: bool = False) -> None:
+def _seed(args: argparse.Namespace) -> int:
+    from reportgen.local.seed import seed, window
+    from reportgen.local.store import MetricStore
+
+    now = time.time()
+    start, end = window(start=args.start, end=args.end, days=args.days, now=datetime.fromtimestamp(now, UTC))
+    if start >= end:
+        print(f"ERROR the window to seed is empty: --start {start:%Y-%m-%dT%H:%M:%SZ} is not before "
+              f"--end {end:%Y-%m-%dT%H:%M:%SZ}", file=sys.stderr)
+        return 2
+    try:
+        store = MetricStore(args.data)
+        try:
+            seeded = seed(store, start, end, published=now)
+        finally:
+            store.close()
+    except (sqlite3.Error, ValueError) as exc:
+        print(f"ERROR {SetupError(f'cannot seed {args.data}: {exc}')}", file=sys.stderr)
+        return 1
+    print(f"seeded {seeded.metrics} metrics with {seeded.datapoints:,} datapoints from "
+          f"{seeded.start:%Y-%m-%dT%H:%M:%SZ} to {seeded.end:%Y-%m-%dT%H:%M:%SZ} into {args.data}")
+    return 0
+
+
+async def _serve(port: int, rate_limit: float, workers: int | None, *, data: str = ":memory:", synthetic: bool = True,
+                 stop_on_eof: bool = False) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -57,7 +97,8 @@ async def _serve(port: int, rate_limit: float, workers: int | None, *, stop_on_e
     # Imported here, through the package, so a missing `local` extra becomes a one-line SetupError.
     from reportgen.local import create_app, running
 
-    async with running(create_app(rate_limit=rate_limit, workers=workers), port) as url:
+    async with running(create_app(rate_limit=rate_limit, workers=workers, data=data, synthetic=synthetic),
+                       port) as url:
         print(READY_LINE.format(url=url), flush=True)
         await stop.wait()
         logging.getLogger("reportgen.local").info("stopping")
@@ -65,7 +106,8 @@ async def _serve(port: int, rate_limit: float, workers: int | None, *, stop_on_e
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m reportgen.local",
-                                     description="A local stand-in for Amazon CloudWatch's GetMetricWidgetImage.")
+                                     description="A local stand-in for Amazon CloudWatch: GetMetricWidgetImage, "
+                                                 "and a metric store behind PutMetricData, GetMetricData and more.")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve on 127.0.0.1 until SIGTERM or Ctrl-C")
     serve.add_argument("--port", type=_port, default=0, help="TCP port; 0 (the default) picks a free one")
@@ -73,10 +115,29 @@ def _parser() -> argparse.ArgumentParser:
                        help="requests per second allowed per access key (default: %(default)g, as CloudWatch)")
     serve.add_argument("--workers", type=_count, default=None, metavar="N",
                        help=f"render processes (default: one per CPU, here {os.cpu_count()})")
+    serve.add_argument("--data", default=":memory:", metavar="PATH",
+                       help="SQLite file of the metric store (default: in memory, gone when the stand-in stops)")
+    serve.add_argument("--no-synthetic", dest="synthetic", action="store_false",
+                       help="draw metrics that have no stored data as empty graphs, not with synthetic data")
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     serve.add_argument("--stop-on-eof", action="store_true",
                        help="also stop when standard input ends (for launchers that own the stand-in)")
+    seed = commands.add_parser("seed", help="fill a metric store with a demo estate (EC2, ALB, Lambda, RDS, "
+                                            "DynamoDB, SQS, API Gateway)")
+    seed.add_argument("--data", required=True, metavar="PATH", help="SQLite file of the metric store")
+    seed.add_argument("--end", type=_instant, metavar="ISO", help="end of the window (default: now)")
+    first = seed.add_mutually_exclusive_group()
+    first.add_argument("--start", type=_instant, metavar="ISO", help="start of the window, e.g. 2026-11-01T00:00Z")
+    first.add_argument("--days", type=_positive, metavar="N", help="length of the window in days (default: 7)")
     return parser
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-11-25T00:00:00Z") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _port(text: str) -> int:

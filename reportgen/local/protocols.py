@@ -5,19 +5,35 @@ Two protocols, chosen per request the way the SDKs send them:
 * AWS JSON 1.0 (botocore ≥ 1.42.7): ``X-Amz-Target: GraniteServiceVersion20100801.<Operation>``, JSON
   body. Errors carry ``x-amzn-query-error: <Code>;<Sender|Receiver>`` because CloudWatch is
   awsQueryCompatible, and botocore takes the error code from that header.
-* query (older SDKs, the AWS CLI v1 of old): form-encoded ``Action=…&Version=2010-08-01``, XML answers.
+* query (older SDKs, the AWS CLI v1 of old): form-encoded ``Action=…&Version=2010-08-01`` where nested
+  parameters are flattened (``MetricData.member.1.Dimensions.member.1.Name``), XML answers.
+
+Both are driven by botocore's CloudWatch service model, the same one the SDKs serialize from: a request
+is read member by member along the operation's input shape into plain Python values (dicts, lists,
+``str``, ``int``, ``float``, ``bool``, aware ``datetime``, ``bytes``), checking what the model requires
+(required members, enums, lengths); a result is written along the output shape. Members the model does
+not know are ignored, as AWS does. Messages name parameters the way CloudWatch does, in the flattened
+form (``MetricData.member.2.Value``), whatever the protocol.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
+
+from botocore.loaders import create_loader
+from botocore.model import OperationNotFoundError, ServiceModel, Shape, StructureShape
 
 API_VERSION = "2010-08-01"
 JSON_TARGET_PREFIX = "GraniteServiceVersion20100801."
@@ -26,16 +42,19 @@ ANONYMOUS = "anonymous"
 
 # "Credential=AKID/20261126/us-east-1/monitoring/aws4_request" in a SigV4 Authorization header.
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+_SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 class ServiceError(Exception):
-    """An error to answer in CloudWatch's words: a code, a message, and an HTTP status."""
+    """An error to answer in CloudWatch's words: a code, a message, an HTTP status, and any further
+    fields the error's shape in the service model carries (``dashboardValidationMessages``)."""
 
-    def __init__(self, code: str, message: str, *, status: int = 400) -> None:
+    def __init__(self, code: str, message: str, *, status: int = 400, fields: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.fields: Mapping[str, Any] = fields or {}
 
     @property
     def fault(self) -> str:
@@ -48,10 +67,10 @@ class ServiceError(Exception):
 
 @dataclass(frozen=True)
 class Call:
-    """A decoded API request."""
+    """A decoded API request: the operation and its parameters, typed as the service model says."""
 
     operation: str
-    params: Mapping[str, object]
+    params: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -64,18 +83,28 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+@cache
+def service_model() -> ServiceModel:
+    """botocore's CloudWatch model: the shapes of every operation's input, output and errors."""
+    return ServiceModel(create_loader().load_service_model("cloudwatch", "service-2"), "cloudwatch")
+
+
 class Protocol(ABC):
     """One wire protocol: how requests are read and how results and errors are written."""
 
     name: str
+
+    def operation(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+        """The operation, when the request names it before its body; None when only the body tells."""
+        return None
 
     @abstractmethod
     def decode(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> Call:
         """Read the operation and its parameters; raise ``ServiceError`` if the request is malformed."""
 
     @abstractmethod
-    def encode_result(self, operation: str, result: Mapping[str, str | bytes], request_id: str) -> Reply:
-        """Write a successful result; ``bytes`` values are blobs and travel base64-encoded."""
+    def encode_result(self, operation: str, result: Mapping[str, Any], request_id: str) -> Reply:
+        """Write a successful result (members of the operation's output shape; ``bytes`` are blobs)."""
 
     @abstractmethod
     def encode_error(self, error: ServiceError, request_id: str) -> Reply:
@@ -86,10 +115,14 @@ class JsonProtocol(Protocol):
     name = "json"
     content_type = "application/x-amz-json-1.0"
 
+    def operation(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+        prefix, _, operation = headers.get("X-Amz-Target", "").rpartition(".")
+        return operation if f"{prefix}." == JSON_TARGET_PREFIX and operation else None
+
     def decode(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> Call:
-        target = headers.get("X-Amz-Target", "")
-        prefix, _, operation = target.rpartition(".")
-        if f"{prefix}." != JSON_TARGET_PREFIX or not operation:
+        operation = self.operation(headers, query)
+        if operation is None:
+            target = headers.get("X-Amz-Target", "")
             raise ServiceError("InvalidAction", f"{target!r} is not a CloudWatch operation (expected "
                                                 f"{JSON_TARGET_PREFIX}<Operation>)")
         try:
@@ -98,14 +131,17 @@ class JsonProtocol(Protocol):
             raise ServiceError("SerializationException", f"the request body is not valid JSON: {exc}") from None
         if not isinstance(params, dict):
             raise ServiceError("SerializationException", "the request body must be a JSON object")
-        return Call(operation, params)
+        return Call(operation, _JsonReader().structure(_input_shape(operation), params, ""))
 
-    def encode_result(self, operation: str, result: Mapping[str, str | bytes], request_id: str) -> Reply:
-        body = {key: _blob_text(value) for key, value in result.items()}
+    def encode_result(self, operation: str, result: Mapping[str, Any], request_id: str) -> Reply:
+        shape = _operation(operation).output_shape
+        body = _to_json(shape, result) if shape is not None else {}
         return Reply(200, json.dumps(body).encode(), self.content_type, {"x-amzn-RequestId": request_id})
 
     def encode_error(self, error: ServiceError, request_id: str) -> Reply:
-        body = json.dumps({"__type": error.code, "message": error.message}).encode()
+        shape = _error_shape(error.code)
+        fields = _to_json(shape, error.fields) if shape is not None and error.fields else {}
+        body = json.dumps({"__type": error.code, "message": error.message, **fields}).encode()
         headers = {"x-amzn-RequestId": request_id, "x-amzn-query-error": f"{error.code};{error.fault}"}
         return Reply(error.status, body, self.content_type, headers)
 
@@ -114,24 +150,33 @@ class QueryProtocol(Protocol):
     name = "query"
     content_type = "text/xml"
 
+    def operation(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+        return query.get("Action") or None
+
     def decode(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> Call:
-        params: dict[str, object] = dict(query)
-        params.update(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
-        operation = params.pop("Action", None)
-        params.pop("Version", None)
+        flat: dict[str, str] = dict(query)
+        flat.update(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+        operation = flat.pop("Action", None)
+        flat.pop("Version", None)
         if not operation:
             raise ServiceError("MissingAction", "the request has no Action parameter")
-        return Call(str(operation), params)
+        return Call(operation, _QueryReader().structure(_input_shape(operation), _unflatten(flat), ""))
 
-    def encode_result(self, operation: str, result: Mapping[str, str | bytes], request_id: str) -> Reply:
-        fields = "".join(f"<{key}>{escape(_blob_text(value))}</{key}>" for key, value in result.items())
-        body = (f'<{operation}Response xmlns="{XML_NAMESPACE}"><{operation}Result>{fields}</{operation}Result>'
+    def encode_result(self, operation: str, result: Mapping[str, Any], request_id: str) -> Reply:
+        shape = _operation(operation).output_shape
+        wrapped = ""
+        if shape is not None:
+            wrapper = shape.serialization.get("resultWrapper", f"{operation}Result")
+            wrapped = f"<{wrapper}>{_to_xml(shape, result)}</{wrapper}>"
+        body = (f'<{operation}Response xmlns="{XML_NAMESPACE}">{wrapped}'
                 f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{operation}Response>")
         return Reply(200, body.encode(), self.content_type, {"x-amzn-RequestId": request_id})
 
     def encode_error(self, error: ServiceError, request_id: str) -> Reply:
+        shape = _error_shape(error.code)
+        fields = _to_xml(shape, error.fields) if shape is not None and error.fields else ""
         body = (f'<ErrorResponse xmlns="{XML_NAMESPACE}"><Error><Type>{error.fault}</Type>'
-                f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message></Error>"
+                f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>{fields}</Error>"
                 f"<RequestId>{request_id}</RequestId></ErrorResponse>")
         return Reply(error.status, body.encode(), self.content_type, {"x-amzn-RequestId": request_id})
 
@@ -154,5 +199,293 @@ def access_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
     return ANONYMOUS
 
 
+# ---- reading requests along the input shape ---------------------------------------------------------------
+
+
+def _operation(name: str) -> Any:
+    try:
+        return service_model().operation_model(name)
+    except OperationNotFoundError:
+        raise ServiceError("InvalidAction", f"{name!r} is not a CloudWatch operation") from None
+
+
+def _input_shape(operation: str) -> StructureShape:
+    shape = _operation(operation).input_shape
+    return shape if shape is not None else StructureShape("Empty", {"type": "structure", "members": {}})
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+class _Reader(ABC):
+    """Reads one request's parameters along a shape; the two protocols differ in containers and scalars."""
+
+    # What a value of the wrong type is called in this protocol.
+    malformed = "InvalidParameterValue"
+
+    def read(self, shape: Shape, node: Any, path: str) -> Any:
+        kind = shape.type_name
+        if kind == "structure":
+            return self.structure(shape, node, path)
+        if kind == "list":
+            items = [self.read(shape.member, item, f"{path}.member.{index}")
+                     for index, item in enumerate(self.list_items(shape, node, path), 1)]
+            _check_size(shape, len(items), path, "The collection {path} must have {limit} items")
+            return items
+        if kind == "map":
+            return {self.read(shape.key, key, f"{path}.entry.{index}.key"):
+                    self.read(shape.value, value, f"{path}.entry.{index}.value")
+                    for index, (key, value) in enumerate(self.map_entries(shape, node, path), 1)}
+        value = self.scalar(kind, node, path)
+        enum = shape.metadata.get("enum")
+        if enum and value not in enum:
+            raise ServiceError("InvalidParameterValue",
+                               f"The parameter {path} must be a value in the set [ {', '.join(enum)} ].")
+        if kind == "string":
+            _check_size(shape, len(value), path, "The parameter {path} must be {limit} characters long")
+        elif kind in ("integer", "long") and "min" in shape.metadata and value < shape.metadata["min"]:
+            raise ServiceError("InvalidParameterValue",
+                               f"The parameter {path} must be at least {shape.metadata['min']}.")
+        return value
+
+    def structure(self, shape: StructureShape, node: Any, path: str) -> dict[str, Any]:
+        fields = self.structure_fields(node, path)
+        given = {name: fields.get(member.serialization.get("name", name)) for name, member in shape.members.items()}
+        for name in shape.required_members:  # the outer structure's gaps first, then what is inside
+            if given[name] is None:
+                raise ServiceError("MissingParameter", f"The parameter {_join(path, name)} is required.")
+        return {name: self.read(shape.members[name], value, _join(path, name))
+                for name, value in given.items() if value is not None}
+
+    def bad(self, path: str, node: Any, expected: str) -> ServiceError:
+        return ServiceError(self.malformed, f"The value {node!r} for parameter {path} is invalid: expected {expected}.")
+
+    @abstractmethod
+    def structure_fields(self, node: Any, path: str) -> Mapping[str, Any]: ...
+
+    @abstractmethod
+    def list_items(self, shape: Shape, node: Any, path: str) -> list[Any]: ...
+
+    @abstractmethod
+    def map_entries(self, shape: Shape, node: Any, path: str) -> list[tuple[Any, Any]]: ...
+
+    @abstractmethod
+    def scalar(self, kind: str, node: Any, path: str) -> Any: ...
+
+
+class _JsonReader(_Reader):
+    malformed = "SerializationException"
+
+    def structure_fields(self, node: Any, path: str) -> Mapping[str, Any]:
+        if not isinstance(node, dict):
+            raise self.bad(path, node, "an object")
+        return node
+
+    def list_items(self, shape: Shape, node: Any, path: str) -> list[Any]:
+        if not isinstance(node, list):
+            raise self.bad(path, node, "a list")
+        return node
+
+    def map_entries(self, shape: Shape, node: Any, path: str) -> list[tuple[Any, Any]]:
+        return list(self.structure_fields(node, path).items())
+
+    def scalar(self, kind: str, node: Any, path: str) -> Any:
+        number = isinstance(node, int | float) and not isinstance(node, bool)
+        if kind in ("string", "character") and isinstance(node, str):
+            return node
+        if kind in ("integer", "long") and number and float(node).is_integer():
+            return int(node)
+        if kind in ("double", "float") and (number or node in _SPECIAL_FLOATS):
+            return _SPECIAL_FLOATS[node] if isinstance(node, str) else float(node)
+        if kind == "boolean" and isinstance(node, bool):
+            return node
+        if kind == "timestamp" and number:
+            return datetime.fromtimestamp(node, UTC)
+        if kind == "timestamp" and isinstance(node, str):
+            return _parse_time(node, path, self)
+        if kind == "blob" and isinstance(node, str):
+            return _parse_blob(node, path, self)
+        raise self.bad(path, node, f"a {kind}")
+
+
+class _QueryReader(_Reader):
+    """Reads the tree ``_unflatten`` makes of form fields: dicts of path parts, strings at the leaves."""
+
+    def structure_fields(self, node: Any, path: str) -> Mapping[str, Any]:
+        if node == "":
+            return {}
+        if not isinstance(node, dict):
+            raise self.bad(path, node, "nested parameters")
+        return node
+
+    def list_items(self, shape: Shape, node: Any, path: str) -> list[Any]:
+        if node == "":  # how the query protocol sends an empty list
+            return []
+        if not shape.serialization.get("flattened"):
+            node = self.structure_fields(node, path).get(shape.member.serialization.get("name", "member"), {})
+        return _numbered(self.structure_fields(node, path))
+
+    def map_entries(self, shape: Shape, node: Any, path: str) -> list[tuple[Any, Any]]:
+        if node == "":
+            return []
+        if not shape.serialization.get("flattened"):
+            node = self.structure_fields(node, path).get("entry", {})
+        key_name = shape.key.serialization.get("name", "key")
+        value_name = shape.value.serialization.get("name", "value")
+        return [(entry.get(key_name), entry.get(value_name))
+                for entry in _numbered(self.structure_fields(node, path)) if isinstance(entry, dict)]
+
+    def scalar(self, kind: str, node: Any, path: str) -> Any:
+        if not isinstance(node, str):
+            raise self.bad(path, node, f"a {kind}, not nested parameters")
+        try:
+            match kind:
+                case "integer" | "long":
+                    return int(node)
+                case "double" | "float":
+                    return float(node)  # "NaN", "Infinity" and "-Infinity" included
+                case "boolean" if node in ("true", "false"):
+                    return node == "true"
+                case "timestamp":
+                    return _parse_time(node, path, self)
+                case "blob":
+                    return _parse_blob(node, path, self)
+                case "string" | "character":
+                    return node
+        except ValueError:
+            pass
+        raise self.bad(path, node, f"a {kind}")
+
+
+def _unflatten(flat: Mapping[str, str]) -> dict[str, Any]:
+    """``{"A.member.1.B": "x"}`` → ``{"A": {"member": {"1": {"B": "x"}}}}``; a name that is both a value
+    and a prefix keeps the nested parameters."""
+    tree: dict[str, Any] = {}
+    for key, value in flat.items():
+        *parents, leaf = key.split(".")
+        node = tree
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        if not isinstance(node.get(leaf), dict):
+            node[leaf] = value
+    return tree
+
+
+def _numbered(node: Mapping[str, Any]) -> list[Any]:
+    """The values of ``{"1": a, "2": b, …}`` in numeric order; keys that are not numbers are ignored."""
+    return [node[key] for key in sorted((key for key in node if key.isdigit()), key=int)]
+
+
+def _check_size(shape: Shape, size: int, path: str, template: str) -> None:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if (low is not None and size < low) or (high is not None and size > high):
+        limit = f"{low} to {high}" if low is not None and high is not None else (
+            f"at least {low}" if low is not None else f"at most {high}")
+        raise ServiceError("InvalidParameterValue", template.format(path=path, limit=limit) + ".")
+
+
+def _parse_time(text: str, path: str, reader: _Reader) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return datetime.fromtimestamp(float(text), UTC)
+        except ValueError:
+            raise reader.bad(path, text, "an ISO 8601 time or epoch seconds") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _parse_blob(text: str, path: str, reader: _Reader) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise reader.bad(path, text, "base64") from None
+
+
+# ---- writing results along the output shape ---------------------------------------------------------------
+
+
+def _error_shape(code: str) -> Shape | None:
+    return _error_shapes().get(code)
+
+
+@cache
+def _error_shapes() -> dict[str, Shape]:
+    return {shape.metadata.get("error", {}).get("code", shape.name): shape for shape in service_model().error_shapes}
+
+
+def _float_text(value: float) -> float | str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def _to_json(shape: Shape, value: Any) -> Any:
+    kind = shape.type_name
+    if kind == "structure":
+        return {name: _to_json(member, value[name]) for name, member in shape.members.items()
+                if value.get(name) is not None}
+    if kind == "list":
+        return [_to_json(shape.member, item) for item in value]
+    if kind == "map":
+        return {key: _to_json(shape.value, item) for key, item in value.items()}
+    return _JSON_SCALARS.get(kind, _same)(value)
+
+
+def _to_xml(shape: Shape, value: Any) -> str:
+    """The XML inside the element for ``value``."""
+    kind = shape.type_name
+    if kind == "structure":
+        parts: list[str] = []
+        for name, member in shape.members.items():
+            item = value.get(name)
+            if item is None:
+                continue
+            tag = member.serialization.get("name", name)
+            if member.type_name == "list" and member.serialization.get("flattened"):
+                parts.extend(f"<{tag}>{_to_xml(member.member, element)}</{tag}>" for element in item)
+            else:
+                parts.append(f"<{tag}>{_to_xml(member, item)}</{tag}>")
+        return "".join(parts)
+    if kind == "list":
+        tag = shape.member.serialization.get("name", "member")
+        return "".join(f"<{tag}>{_to_xml(shape.member, item)}</{tag}>" for item in value)
+    if kind == "map":
+        key, item_tag = shape.key.serialization.get("name", "key"), shape.value.serialization.get("name", "value")
+        return "".join(f"<entry><{key}>{escape(str(k))}</{key}><{item_tag}>{_to_xml(shape.value, v)}</{item_tag}>"
+                       f"</entry>" for k, v in value.items())
+    return escape(str(_XML_SCALARS.get(kind, _same)(value)))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 def _blob_text(value: str | bytes) -> str:
     return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+
+
+def _iso(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ")
+
+
+_JSON_SCALARS: dict[str, Callable[[Any], Any]] = {
+    "timestamp": lambda moment: moment.timestamp(),
+    "blob": _blob_text,
+    "double": lambda number: _float_text(float(number)),
+    "float": lambda number: _float_text(float(number)),
+}
+_XML_SCALARS: dict[str, Callable[[Any], Any]] = {
+    "timestamp": _iso,
+    "blob": _blob_text,
+    "double": lambda number: _float_text(float(number)),
+    "float": lambda number: _float_text(float(number)),
+    "boolean": lambda flag: "true" if flag else "false",
+}

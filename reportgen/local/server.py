@@ -4,6 +4,11 @@ AWS API (what botocore sends to ``endpoint_url``):
     POST /                 AWS JSON 1.0 (``X-Amz-Target``) or query (form ``Action=…``)
     GET  /?Action=…        query
 
+Operations: GetMetricWidgetImage, and those ``operations`` answers from the metric store (PutMetricData,
+GetMetricData, GetMetricStatistics, ListMetrics, Put/Get/List/DeleteDashboards). The store lives in this
+process and is used from one thread of its own, so queries never hold up the event loop; a widget's stored
+series are fetched there and handed to the render worker with the widget.
+
 Control endpoints, for tests and operators; not AWS, under a prefix AWS never uses:
     GET    /_reportgen/health  → 200 {"status": "ok"}
     GET    /_reportgen/stats   → {"requests", "served", "throttled", "errors", "faults_injected",
@@ -18,7 +23,8 @@ Control endpoints, for tests and operators; not AWS, under a prefix AWS never us
     DELETE /_reportgen/faults  → {"cleared": N}
 
 Each GetMetricWidgetImage request passes, in order: the per-key rate limit (a refusal takes no
-capacity), the injected faults, widget validation, and rendering in a process pool.
+capacity), the injected faults, widget validation, fetching stored data, and rendering in a process pool.
+Only GetMetricWidgetImage is rate-limited and subject to injected faults; every API request is counted.
 """
 
 from __future__ import annotations
@@ -31,16 +37,18 @@ import multiprocessing
 import os
 import signal
 import socket
+import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.request import Request, urlopen
 
 from aiohttp import web
@@ -48,7 +56,11 @@ from aiohttp import web
 from reportgen.errors import SetupError
 from reportgen.local import protocols, render
 from reportgen.local.faults import Fault, FaultPlan
+from reportgen.local.mathexpr import ExpressionError
+from reportgen.local.operations import Operations
 from reportgen.local.protocols import ServiceError
+from reportgen.local.store import MetricStore
+from reportgen.local.synthetic import Series
 from reportgen.local.throttle import SlidingWindowLimiter
 from reportgen.local.widget import Widget, WidgetError, parse_widget
 from reportgen.model import DEFAULT_RATE_LIMIT
@@ -60,7 +72,9 @@ WORKER_NICENESS = 10  # added to the render workers' niceness: the event loop co
 
 log = logging.getLogger("reportgen.local")
 
-Renderer = Callable[[Widget], bytes]
+# Draws a widget; when stored data is to be drawn it comes second, one entry per row (see render.render_png).
+Renderer = Callable[..., bytes]
+T = TypeVar("T")
 
 
 @dataclass
@@ -72,49 +86,77 @@ class _Counts:
 
 
 class StandIn:
-    """What one running stand-in holds: its limiter, faults, counters and render workers."""
+    """What one running stand-in holds: its limiter, faults, counters, metric store and render workers."""
 
     def __init__(self, *, rate_limit: float, workers: int, clock: Callable[[], float] | None,
-                 executor_factory: Callable[[], Executor] | None, renderer: Renderer) -> None:
+                 executor_factory: Callable[[], Executor] | None, renderer: Renderer, data: str,
+                 synthetic: bool, wall_clock: Callable[[], float]) -> None:
         self.limiter = SlidingWindowLimiter(rate_limit, clock=clock)
         self.faults = FaultPlan()
         self.counts: dict[str, _Counts] = {}  # per access key
         self.workers = workers
         self.renderer = renderer
+        self.wall_clock = wall_clock
+        self._data = data
+        self._synthetic = synthetic
+        self._operations: Operations | None = None
+        self._store_thread: ThreadPoolExecutor | None = None
         self._executor_factory = executor_factory or partial(_process_pool, workers)
         self._executor: Executor | None = None
 
     async def start(self) -> None:
-        """Start the render workers and have each draw once, so the first real request is not slow."""
+        """Open the store; start the render workers and have each draw once, so the first real request is
+        not slow."""
+        # One thread owns the SQLite connection: requests queue for it in arrival order.
+        self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="reportgen-store")
+        try:
+            store = await self._in_store(partial(MetricStore, self._data))
+        except sqlite3.Error as exc:
+            self._store_thread.shutdown()
+            self._store_thread = None
+            raise SetupError(f"cannot open the metric store {self._data}: {exc}") from None
+        self._operations = Operations(store, clock=self.wall_clock, synthetic=self._synthetic)
         self._executor = self._executor_factory()
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(self._executor, render.warm_up) for _ in range(self.workers)))
-        log.info("render workers ready: %d; rate limit: %g requests/s per access key", self.workers, self.limiter.rate)
+        log.info("render workers ready: %d; rate limit: %g requests/s per access key; metric store: %s%s",
+                 self.workers, self.limiter.rate, self._data, "" if self._synthetic else "; no synthetic data")
 
     async def stop(self) -> None:
         if self._executor is not None:
             await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
             self._executor = None
+        if self._store_thread is not None:
+            if self._operations is not None:
+                await self._in_store(self._operations.store.close)
+                self._operations = None
+            self._store_thread.shutdown(wait=True)
+            self._store_thread = None
 
     async def answer(self, request: web.Request) -> web.Response:
         """Answer one AWS API request."""
-        # The rate limit goes first, before anything that awaits: it stamps the request with the time it
-        # runs, and any wait (reading the body) would make that later than when the client sent it.
         protocol = protocols.detect(request.headers)
         request_id = str(uuid.uuid4())
         key = protocols.access_key(request.headers, request.query)
         counts = self.counts.setdefault(key, _Counts())
         counts.requests += 1
-        if not self.limiter.try_acquire(key):
+        # The rate limit goes first, before anything that awaits: it stamps the request with the time it
+        # runs, and any wait (reading the body) would make that later than when the client sent it. JSON
+        # names the operation in a header; a query request may name it only in its body, read first.
+        named = protocol.operation(request.headers, request.query)
+        if named == OPERATION and not self.limiter.try_acquire(key):
             counts.throttled += 1
-            return _response(protocol.encode_error(ServiceError("Throttling", "Rate exceeded"), request_id))
+            return _response(protocol.encode_error(_THROTTLED, request_id))
         body = await request.read()
         try:
             call = protocol.decode(request.headers, request.query, body)
-            if call.operation != OPERATION:
-                raise ServiceError("InvalidAction", f"{call.operation!r} is not an operation this stand-in "
-                                                    f"supports; it answers {OPERATION} only")
-            png = await self._metric_widget_image(call.params)
+            if named is None and call.operation == OPERATION and not self.limiter.try_acquire(key):
+                counts.throttled += 1
+                return _response(protocol.encode_error(_THROTTLED, request_id))
+            if call.operation == OPERATION:
+                result: Mapping[str, Any] = {"MetricWidgetImage": await self._metric_widget_image(call.params)}
+            else:
+                result = await self._operation(call.operation, call.params)
         except ServiceError as error:
             counts.errors += 1
             return _response(protocol.encode_error(error, request_id))
@@ -125,16 +167,21 @@ class StandIn:
                                    status=500)
             return _response(protocol.encode_error(failure, request_id))
         counts.served += 1
-        if call.params.get("OutputFormat") == "image/png":
-            return web.Response(body=png, content_type="image/png", headers={"x-amzn-RequestId": request_id})
-        return _response(protocol.encode_result(OPERATION, {"MetricWidgetImage": png}, request_id))
+        if call.operation == OPERATION and call.params.get("OutputFormat") == "image/png":
+            return web.Response(body=result["MetricWidgetImage"], content_type="image/png",
+                                headers={"x-amzn-RequestId": request_id})
+        return _response(protocol.encode_result(call.operation, result, request_id))
 
-    async def _metric_widget_image(self, params: Mapping[str, object]) -> bytes:
-        text = params.get("MetricWidget")
-        if text is None:
-            raise ServiceError("MissingParameter", "The parameter MetricWidget is required.")
-        if not isinstance(text, str):
-            raise ServiceError("InvalidParameterValue", "The parameter MetricWidget must be a string of JSON.")
+    async def _operation(self, name: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        handler = self._store_operations().handlers.get(name)
+        if handler is None:
+            supported = ", ".join(sorted([OPERATION, *self._store_operations().handlers]))
+            raise ServiceError("InvalidAction", f"{name!r} is not an operation this stand-in supports; it answers "
+                                                f"{supported}")
+        return await self._in_store(partial(handler, params))
+
+    async def _metric_widget_image(self, params: Mapping[str, Any]) -> bytes:
+        text = params["MetricWidget"]  # a string: the protocol has checked it against the model
         injected = self.faults.take(_title_of(text))
         if injected is not None:
             raise injected
@@ -142,17 +189,23 @@ class StandIn:
             raise ServiceError("InvalidParameterValue", f"OutputFormat {params['OutputFormat']!r} is not supported; "
                                                         "use png (or image/png for a raw PNG body)")
         try:
-            widget = parse_widget(text, now=datetime.now(UTC))
+            widget = parse_widget(text, now=datetime.fromtimestamp(self.wall_clock(), UTC))
         except WidgetError as exc:
             raise ServiceError("InvalidParameterValue", f"MetricWidget: {exc}") from None
-        return await self._render(widget)
+        fetched = await self._in_store(partial(self._store_operations().widget_series, widget))
+        try:
+            return await self._render(widget, fetched)
+        except (WidgetError, ExpressionError) as exc:  # found only with the data: metric math that cannot run
+            raise ServiceError("InvalidParameterValue", f"MetricWidget: {exc}") from None
 
-    async def _render(self, widget: Widget) -> bytes:
+    async def _render(self, widget: Widget, fetched: tuple[Series | None, ...] | None) -> bytes:
         executor = self._executor
         if executor is None:
             raise RuntimeError("the stand-in is not started")
+        # Without stored data the renderer gets the widget alone, as it always has.
+        job = partial(self.renderer, widget) if fetched is None else partial(self.renderer, widget, fetched)
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, self.renderer, widget)
+            return await asyncio.get_running_loop().run_in_executor(executor, job)
         except BrokenExecutor:
             # A worker died (killed, out of memory): the requests it had fail, later ones get fresh
             # workers. Several requests may fail together; only the first replaces the pool.
@@ -161,6 +214,17 @@ class StandIn:
                 executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = self._executor_factory()
             raise
+
+    async def _in_store(self, work: Callable[[], T]) -> T:
+        """Run ``work`` on the store's thread."""
+        if self._store_thread is None:
+            raise RuntimeError("the stand-in is not started")
+        return await asyncio.get_running_loop().run_in_executor(self._store_thread, work)
+
+    def _store_operations(self) -> Operations:
+        if self._operations is None:
+            raise RuntimeError("the stand-in is not started")
+        return self._operations
 
     def stats(self) -> dict[str, Any]:
         """The ``/_reportgen/stats`` document: totals, then the same counts per access key."""
@@ -176,20 +240,26 @@ class StandIn:
 
 
 _STANDIN = web.AppKey("standin", StandIn)
+_THROTTLED = ServiceError("Throttling", "Rate exceeded")
 
 
 def create_app(*, rate_limit: float = DEFAULT_RATE_LIMIT, workers: int | None = None,
                clock: Callable[[], float] | None = None, executor_factory: Callable[[], Executor] | None = None,
-               renderer: Renderer = render.render_png) -> web.Application:
-    """The stand-in as an aiohttp app; its render workers start with the app and stop with it.
+               renderer: Renderer = render.render_png, data: str = ":memory:", synthetic: bool = True,
+               wall_clock: Callable[[], float] = time.time) -> web.Application:
+    """The stand-in as an aiohttp app; its metric store and render workers start with the app and stop with it.
 
     ``workers`` defaults to one per CPU. ``clock`` (seconds) drives the rate limit and defaults to the
     event loop's. ``executor_factory`` and ``renderer`` replace the process pool and the drawing, for
-    tests that need a render to fail.
+    tests that need a render to fail. ``data`` is the SQLite file of the metric store (``:memory:``: none,
+    gone when the app stops); ``synthetic=False`` draws metrics without stored data as empty instead of
+    with synthetic data. ``wall_clock`` (epoch seconds) is the time the API runs at: relative widget times,
+    PutMetricData's accepted window, RecentlyActive.
     """
     app = web.Application()
     app[_STANDIN] = StandIn(rate_limit=rate_limit, workers=workers or os.cpu_count() or 1, clock=clock,
-                            executor_factory=executor_factory, renderer=renderer)
+                            executor_factory=executor_factory, renderer=renderer, data=data, synthetic=synthetic,
+                            wall_clock=wall_clock)
     app.cleanup_ctx.append(_workers)
     app.router.add_get(f"{CONTROL}/health", _health)
     app.router.add_get(f"{CONTROL}/stats", _stats)

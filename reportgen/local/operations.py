@@ -1,0 +1,585 @@
+"""The CloudWatch operations answered from the metric store, and the data GetMetricWidgetImage draws.
+
+    PutMetricData        values, ``Values``/``Counts``, statistic sets, units, timestamps, 1 s resolution
+    GetMetricData        metric queries and math expressions, labels, ``ScanBy``, ``MaxDatapoints`` pages
+    GetMetricStatistics  standard and extended statistics, by unit
+    ListMetrics          by namespace, name, dimensions, ``RecentlyActive``; pages of 500
+    PutDashboard, GetDashboard, ListDashboards, DeleteDashboards
+
+Each takes the parameters ``protocols`` decoded and returns the members of the operation's output, or
+raises ``ServiceError`` as CloudWatch would. The API answers from stored data only; synthetic data is for
+drawing (``widget_series``), so a query for a metric nobody stored returns no datapoints, as CloudWatch's
+does. Periods start at ``StartTime`` rounded down the way CloudWatch rounds it (to the period below a
+minute; else to the minute, or for older data to 5 minutes or the hour).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from reportgen.local import aggregate, mathexpr, synthetic
+from reportgen.local.aggregate import Statistic, parse_statistic
+from reportgen.local.protocols import ServiceError
+from reportgen.local.store import NO_UNIT, Dashboard, MetricKey, MetricStore, StatisticSet
+from reportgen.local.widget import Widget
+
+ACCOUNT_ID = "123456789012"  # the account the stand-in pretends to be, in ARNs
+MAX_DATUMS = 1000
+MAX_VALUES = 150
+MAX_QUERIES = 500
+MAX_STATISTICS_POINTS = 1440
+DEFAULT_MAX_DATAPOINTS = 100_800
+LIST_METRICS_PAGE = 500
+LIST_DASHBOARDS_PAGE = 1000
+PAST_LIMIT = 14 * 86_400   # PutMetricData takes timestamps up to two weeks old …
+FUTURE_LIMIT = 2 * 3600    # … and up to two hours ahead
+RECENTLY_ACTIVE = 3 * 3600
+VALUE_LIMIT = 2.0 ** 360
+_ID = re.compile(r"^[a-z][a-zA-Z0-9_]*$")
+_DASHBOARD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_WIDGET_TYPES = frozenset({"metric", "text", "log", "alarm", "explorer", "custom"})
+
+Handler = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+Floats = npt.NDArray[np.float64]
+
+
+def _validation(message: str) -> ServiceError:
+    return ServiceError("ValidationError", message)
+
+
+def _invalid(message: str) -> ServiceError:
+    return ServiceError("InvalidParameterValue", message)
+
+
+@dataclass(frozen=True)
+class _Query:
+    """One of GetMetricData's queries, checked."""
+
+    id: str
+    label: str | None
+    return_data: bool
+    metric: MetricKey | None = None  # a metric query …
+    statistic: Statistic | None = None
+    period: int = 0
+    unit: str | None = None
+    expression: str | None = None    # … or an expression
+
+
+class Operations:
+    """The store-backed operations. ``clock`` gives the wall-clock time in epoch seconds; ``synthetic``
+    says whether a widget row without stored data is drawn from synthetic data (else it is empty)."""
+
+    def __init__(self, store: MetricStore, *, clock: Callable[[], float] = time.time, synthetic: bool = True) -> None:
+        self.store = store
+        self.clock = clock
+        self.synthetic = synthetic
+        self.handlers: Mapping[str, Handler] = {
+            "PutMetricData": self.put_metric_data,
+            "GetMetricData": self.get_metric_data,
+            "GetMetricStatistics": self.get_metric_statistics,
+            "ListMetrics": self.list_metrics,
+            "PutDashboard": self.put_dashboard,
+            "GetDashboard": self.get_dashboard,
+            "ListDashboards": self.list_dashboards,
+            "DeleteDashboards": self.delete_dashboards,
+        }
+
+    # ---- PutMetricData ------------------------------------------------------------------------------------
+
+    def put_metric_data(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        datums = [(f"MetricData.member.{n}", datum) for n, datum in enumerate(params.get("MetricData", []), 1)]
+        for n, entity in enumerate(params.get("EntityMetricData", []), 1):
+            datums += [(f"EntityMetricData.member.{n}.MetricData.member.{m}", datum)
+                       for m, datum in enumerate(entity.get("MetricData", []), 1)]
+        if not datums:
+            raise ServiceError("MissingParameter", "The parameter MetricData is required.")
+        if len(datums) > MAX_DATUMS:
+            raise _invalid(f"The collection MetricData must not have more than {MAX_DATUMS} items.")
+        now = self.clock()
+        batches: dict[tuple[MetricKey, str], _Batch] = {}
+        problems: list[str] = []  # CloudWatch reports every bad value at once, a line each
+        for path, datum in datums:
+            try:
+                _add_datum(batches, params["Namespace"], datum, path, now)
+            except _DatumProblem as problem:
+                problems.append(str(problem))
+        if problems:
+            raise _invalid("\n".join(problems))
+        with self.store.transaction():
+            for (metric, unit), batch in batches.items():
+                if batch.values:
+                    timestamps, values, counts = zip(*batch.values)
+                    self.store.add_values(metric, unit, timestamps, values, counts, published=now)
+                if batch.sets:
+                    self.store.add_statistic_sets(metric, unit, batch.sets, published=now)
+        return {}
+
+    # ---- GetMetricData ------------------------------------------------------------------------------------
+
+    def get_metric_data(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        start, end = _window(params, _validation)
+        queries = _queries(params["MetricDataQueries"])
+        maximum = params.get("MaxDatapoints", DEFAULT_MAX_DATAPOINTS)
+        if maximum < 1:
+            raise _validation("The parameter MaxDatapoints must be at least 1.")
+        data: dict[str, mathexpr.TimeSeries] = {}
+        reader = _WindowReader(self.store, start, end, self.clock())
+        for query in queries:
+            if query.metric is not None and query.statistic is not None:
+                timestamps, values = reader.series(query.metric, query.statistic, query.period, query.unit)
+                data[query.id] = mathexpr.TimeSeries(timestamps, values, query.period, query.id)
+        results: list[tuple[_Query, str, mathexpr.TimeSeries]] = []
+        evaluated = iter(_expressions(queries, data, start, end))
+        for query in queries:
+            found: Sequence[mathexpr.TimeSeries] = (data[query.id],) if query.expression is None else next(evaluated)
+            if query.return_data:
+                results += [(query, _label(query, series, len(found)), series) for series in found]
+        return _page(results, params, maximum, descending=params.get("ScanBy", "TimestampDescending")
+                     == "TimestampDescending")
+
+    # ---- GetMetricStatistics ------------------------------------------------------------------------------
+
+    def get_metric_statistics(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        start, end = _window(params, _invalid)
+        period = params["Period"]
+        if not _valid_period(period, allow_20=False):
+            raise _invalid("The parameter Period must be 1, 5, 10, 30, 60, or a multiple of 60.")
+        standard, extended = params.get("Statistics", []), params.get("ExtendedStatistics", [])
+        if standard and extended:
+            raise ServiceError("InvalidParameterCombination", "The parameters Statistics and ExtendedStatistics "
+                                                              "are mutually exclusive and you have specified both.")
+        if not standard and not extended:
+            raise ServiceError("MissingParameter",
+                               "At least one of the parameters Statistics and ExtendedStatistics must be specified.")
+        statistics = [parse_statistic(name) for name in standard]
+        for n, name in enumerate(extended, 1):
+            try:
+                statistic = parse_statistic(name)
+            except ValueError as exc:
+                raise _invalid(f"The parameter ExtendedStatistics.member.{n} is not a valid statistic: {exc}") from None
+            if not statistic.needs_values:
+                raise _invalid(f"The parameter ExtendedStatistics.member.{n} must be an extended statistic such as "
+                               f"p99 or TM(10%:90%); use Statistics for {name}.")
+            statistics.append(statistic)
+        first = _aligned(start, period, self.clock())
+        requested = math.ceil((end - first) / period)
+        if requested > MAX_STATISTICS_POINTS:
+            raise ServiceError("InvalidParameterCombination",
+                               f"You have requested up to {requested:,} datapoints, which exceeds the limit of "
+                               f"{MAX_STATISTICS_POINTS:,}. You may reduce the datapoints requested by increasing "
+                               "Period, or decreasing the time range.")
+        metric = _metric_key(params)
+        unit = params.get("Unit")
+        datapoints = []
+        for each_unit in [unit] if unit is not None else self.store.units(metric, first, end):
+            periods = aggregate.by_period(self.store.samples(metric, first, end, each_unit), first, period)
+            values = {statistic.text: aggregate.compute(statistic, periods) for statistic in statistics}
+            for index, moment in enumerate(periods.starts):
+                point: dict[str, Any] = {"Timestamp": datetime.fromtimestamp(int(moment), UTC), "Unit": each_unit}
+                known = {name: float(column[index]) for name, column in values.items() if not math.isnan(column[index])}
+                if not known:
+                    continue
+                if extended:
+                    point["ExtendedStatistics"] = known
+                else:
+                    point.update(known)
+                datapoints.append(point)
+        datapoints.sort(key=lambda point: (point["Timestamp"], point["Unit"]))
+        return {"Label": params["MetricName"], "Datapoints": datapoints}
+
+    # ---- ListMetrics --------------------------------------------------------------------------------------
+
+    def list_metrics(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        since = self.clock() - RECENTLY_ACTIVE if params.get("RecentlyActive") == "PT3H" else None
+        filters = [(item["Name"], item.get("Value")) for item in params.get("Dimensions", [])]
+        found = [metric for metric in self.store.metrics(namespace=params.get("Namespace"),
+                                                         name=params.get("MetricName"), published_since=since)
+                 if all(any(name == wanted and (value is None or have == value) for name, have in metric.dimensions)
+                        for wanted, value in filters)]
+        offset = _offset(params, "ListMetrics")
+        page = found[offset:offset + LIST_METRICS_PAGE]
+        result: dict[str, Any] = {"Metrics": [
+            {"Namespace": metric.namespace, "MetricName": metric.name,
+             "Dimensions": [{"Name": name, "Value": value} for name, value in metric.dimensions]}
+            for metric in page]}
+        if offset + LIST_METRICS_PAGE < len(found):
+            result["NextToken"] = _token(params, "ListMetrics", offset + LIST_METRICS_PAGE)
+        return result
+
+    # ---- dashboards ---------------------------------------------------------------------------------------
+
+    def put_dashboard(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        name = _dashboard_name(params["DashboardName"], "DashboardName")
+        messages = _dashboard_problems(params["DashboardBody"])
+        if messages:
+            listing = "; ".join(f"{message['DataPath']}: {message['Message']}" for message in messages)
+            raise ServiceError("InvalidParameterInput",
+                               f"The dashboard body is invalid, there are {len(messages)} validation errors: {listing}",
+                               fields={"dashboardValidationMessages": messages})
+        self.store.put_dashboard(Dashboard(name, params["DashboardBody"], self.clock()))
+        return {"DashboardValidationMessages": []}
+
+    def get_dashboard(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        dashboard = self.store.dashboard(params["DashboardName"])
+        if dashboard is None:
+            raise _not_found([params["DashboardName"]])
+        return {"DashboardArn": _arn(dashboard.name), "DashboardBody": dashboard.body, "DashboardName": dashboard.name}
+
+    def list_dashboards(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        found = self.store.dashboards(params.get("DashboardNamePrefix", ""))
+        offset = _offset(params, "ListDashboards")
+        result: dict[str, Any] = {"DashboardEntries": [
+            {"DashboardName": dashboard.name, "DashboardArn": _arn(dashboard.name),
+             "LastModified": datetime.fromtimestamp(dashboard.modified, UTC), "Size": dashboard.size}
+            for dashboard in found[offset:offset + LIST_DASHBOARDS_PAGE]]}
+        if offset + LIST_DASHBOARDS_PAGE < len(found):
+            result["NextToken"] = _token(params, "ListDashboards", offset + LIST_DASHBOARDS_PAGE)
+        return result
+
+    def delete_dashboards(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        names = params["DashboardNames"]
+        if not names:
+            raise ServiceError("MissingParameter", "The parameter DashboardNames is required.")
+        missing = self.store.delete_dashboards(names)
+        if missing:
+            raise _not_found(missing)
+        return {}
+
+    # ---- what a widget draws ------------------------------------------------------------------------------
+
+    def widget_series(self, widget: Widget) -> tuple[synthetic.Series | None, ...] | None:
+        """Per row of ``widget``, the data to draw instead of synthetic data: the stored series of a metric
+        row with datapoints in the window; an empty series for one without, when synthetic data is off;
+        None for an expression row and for a row left to synthetic data. None when no row needs anything.
+        """
+        start, end = math.floor(widget.start.timestamp()), math.ceil(widget.end.timestamp())
+        reader = _WindowReader(self.store, start, end, self.clock())
+        fetched: list[synthetic.Series | None] = []
+        for index, row in enumerate(widget.metrics):
+            if row.expression is not None:
+                fetched.append(None)
+                continue
+            try:
+                statistic = parse_statistic(row.stat)
+            except ValueError as exc:
+                raise _invalid(f"MetricWidget: `metrics[{index}]`: {exc}") from None
+            metric = MetricKey.of(row.namespace, row.name, row.dimensions)
+            period = synthetic.effective_period(row.period, widget.start, widget.end)
+            timestamps, values = reader.series(metric, statistic, period)
+            if not len(timestamps) and self.synthetic:
+                fetched.append(None)
+                continue
+            fetched.append(synthetic.Series(timestamps, values, self._unit(metric, statistic, start, end)))
+        return tuple(fetched) if any(series is not None for series in fetched) else None
+
+    def _unit(self, metric: MetricKey, statistic: Statistic, start: int, end: int) -> str | None:
+        if statistic.kind in ("SampleCount", "TC"):
+            return "Count"
+        if statistic.kind == "PR":
+            return "Percent"
+        units = self.store.units(metric, start, end)
+        return units[0] if len(units) == 1 and units[0] != NO_UNIT else None
+
+
+class _WindowReader:
+    """Statistics of stored metrics over one window; a metric asked for several statistics is read once."""
+
+    def __init__(self, store: MetricStore, start: int, end: int, now: float) -> None:
+        self.store, self.start, self.end, self.now = store, start, end, now
+        self._periods: dict[tuple[MetricKey, int, str | None], aggregate.Periods] = {}
+
+    def series(self, metric: MetricKey, statistic: Statistic, period: int,
+               unit: str | None = None) -> tuple[npt.NDArray[np.int64], Floats]:
+        """``statistic`` of ``metric`` per period over the window: the periods that have a value."""
+        key = (metric, period, unit)
+        if key not in self._periods:
+            first = _aligned(self.start, period, self.now)
+            self._periods[key] = aggregate.by_period(self.store.samples(metric, first, self.end, unit), first, period)
+        periods = self._periods[key]
+        values = aggregate.compute(statistic, periods)
+        known = ~np.isnan(values)
+        return periods.starts[known], values[known]
+
+
+# ---- PutMetricData's datums -----------------------------------------------------------------------------------
+
+
+class _DatumProblem(Exception):
+    """A bad value in one datum; PutMetricData reports them all together."""
+
+
+@dataclass
+class _Batch:
+    """What one PutMetricData call stores for a metric in one unit."""
+
+    values: list[tuple[int, float, float]] = field(default_factory=list)  # (timestamp, value, count)
+    sets: list[StatisticSet] = field(default_factory=list)
+
+
+def _add_datum(batches: dict[tuple[MetricKey, str], _Batch], namespace: str, datum: Mapping[str, Any], path: str,
+               now: float) -> None:
+    """Check one MetricDatum and add what it holds to ``batches``."""
+    given = [name for name in ("Value", "StatisticValues", "Values") if name in datum]
+    if len(given) > 1:
+        raise ServiceError("InvalidParameterCombination",
+                           f"The parameters {path}.{given[0]} and {path}.{given[1]} are mutually exclusive and "
+                           "you have specified both.")
+    if not given:
+        raise ServiceError("MissingParameter", f"At least one of the parameters {path}.Value, "
+                                               f"{path}.StatisticValues and {path}.Values must be specified.")
+    if "Counts" in datum and "Values" not in datum:
+        raise ServiceError("InvalidParameterCombination", f"The parameter {path}.Counts needs {path}.Values.")
+    resolution = datum.get("StorageResolution", 60)
+    if resolution not in (1, 60):
+        raise _DatumProblem(f"The parameter {path}.StorageResolution must be 1 or 60.")
+    moment = datum["Timestamp"].timestamp() if "Timestamp" in datum else now
+    if moment < now - PAST_LIMIT:
+        raise _DatumProblem(f"The parameter {path}.Timestamp must specify a time within the past two weeks.")
+    if moment > now + FUTURE_LIMIT:
+        raise _DatumProblem(f"The parameter {path}.Timestamp must specify a time no more than two hours in the future.")
+    timestamp = math.floor(moment) // resolution * resolution  # a standard-resolution point keeps its minute
+    dimensions = [(item["Name"], item["Value"]) for item in datum.get("Dimensions", [])]
+    names = [name for name, _ in dimensions]
+    if len(set(names)) < len(names):
+        raise _DatumProblem(f"The collection {path}.Dimensions must not name a dimension twice.")
+    batch = batches.setdefault((MetricKey.of(namespace, datum["MetricName"], dimensions),
+                                datum.get("Unit", NO_UNIT)), _Batch())
+    if "Value" in datum:
+        batch.values.append((timestamp, _value(datum["Value"], f"{path}.Value"), 1.0))
+    elif "Values" in datum:
+        values = [_value(value, f"{path}.Values.member.{n}") for n, value in enumerate(datum["Values"], 1)]
+        counts = datum.get("Counts", [1.0] * len(values))
+        if len(values) > MAX_VALUES:
+            raise _DatumProblem(f"The collection {path}.Values must not have more than {MAX_VALUES} items.")
+        if len(counts) != len(values):
+            raise _DatumProblem(f"The parameters {path}.Values and {path}.Counts must be of the same size.")
+        for n, count in enumerate(counts, 1):
+            if not math.isfinite(count) or count < 0:
+                raise _DatumProblem(f"The value {_text(count)} for parameter {path}.Counts.member.{n} is invalid.")
+        batch.values += [(timestamp, value, count) for value, count in zip(values, counts) if count > 0]
+    else:
+        where = f"{path}.StatisticValues"
+        count, total, low, high = (_value(datum["StatisticValues"][name], f"{where}.{name}")
+                                   for name in ("SampleCount", "Sum", "Minimum", "Maximum"))
+        if count <= 0:
+            raise _DatumProblem(f"The parameter {where}.SampleCount must be greater than 0.")
+        if low > high:
+            raise _DatumProblem(f"The parameter {where}.Minimum must not be greater than {where}.Maximum.")
+        if low == high and math.isclose(total, low * count, rel_tol=1e-12, abs_tol=1e-300):
+            batch.values.append((timestamp, low, count))  # copies of one value: percentiles stay possible
+        else:
+            batch.sets.append((timestamp, count, total, low, high))
+
+
+def _value(value: float, path: str) -> float:
+    if not math.isfinite(value) or abs(value) > VALUE_LIMIT:
+        raise _DatumProblem(f"The value {_text(value)} for parameter {path} is invalid.")
+    return value
+
+
+def _text(value: float) -> str:
+    return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(repr(value), repr(value))
+
+
+# ---- GetMetricData's queries and pages ------------------------------------------------------------------------
+
+
+def _queries(items: Sequence[Mapping[str, Any]]) -> list[_Query]:
+    if not items:
+        raise _validation("The parameter MetricDataQueries must contain at least one query.")
+    if len(items) > MAX_QUERIES:
+        raise _validation(f"The collection MetricDataQueries must not have more than {MAX_QUERIES} items.")
+    queries: list[_Query] = []
+    for n, item in enumerate(items, 1):
+        path = f"MetricDataQueries.member.{n}"
+        query_id = item["Id"]
+        if not _ID.match(query_id):
+            raise _validation(f"The value {query_id} for parameter {path}.Id is invalid: an id starts with a "
+                              "lowercase letter, followed by letters, digits and underscores.")
+        if any(query.id == query_id for query in queries):
+            raise _validation(f"The value {query_id} for parameter {path}.Id is used by another query; ids must "
+                              "be unique.")
+        common = {"id": query_id, "label": item.get("Label"), "return_data": item.get("ReturnData", True)}
+        if ("MetricStat" in item) == ("Expression" in item):
+            raise _validation(f"Exactly one of {path}.MetricStat and {path}.Expression must be specified.")
+        if "Expression" in item:
+            queries.append(_Query(**common, expression=item["Expression"], period=item.get("Period", 0)))
+            continue
+        stat = item["MetricStat"]
+        if not _valid_period(stat["Period"], allow_20=True):
+            raise _validation(f"The parameter {path}.MetricStat.Period must be 1, 5, 10, 20, 30, 60, "
+                              "or a multiple of 60.")
+        try:
+            statistic = parse_statistic(stat["Stat"])
+        except ValueError:
+            raise _validation(f"The value for parameter {path}.MetricStat.Stat is not a valid statistic.") from None
+        metric = stat["Metric"]
+        for name in ("Namespace", "MetricName"):
+            if name not in metric:
+                raise ServiceError("MissingParameter", f"The parameter {path}.MetricStat.Metric.{name} is required.")
+        queries.append(_Query(**common, metric=_metric_key(metric),
+                              statistic=statistic, period=stat["Period"], unit=stat.get("Unit")))
+    return queries
+
+
+def _expressions(queries: Sequence[_Query], data: Mapping[str, mathexpr.TimeSeries], start: int,
+                 end: int) -> list[Sequence[mathexpr.TimeSeries]]:
+    """Each expression's series (one, or several for an array), in query order."""
+    expressions = [(query.id, query.expression) for query in queries if query.expression is not None]
+    if not expressions:
+        return []
+    periods = [query.period for query in queries if query.period]
+    window = mathexpr.Window(start, end, min(periods) if periods else mathexpr.DEFAULT_PERIOD)
+    try:
+        program = mathexpr.Program(expressions, set(data))
+        results = program.results(data, window=window)
+    except mathexpr.ExpressionError as exc:
+        raise _validation(str(exc)) from None
+    return [(result,) if isinstance(result, mathexpr.TimeSeries) else tuple(result) for result in results]
+
+
+def _label(query: _Query, series: mathexpr.TimeSeries, count: int) -> str:
+    """A query's label: its own; else the metric's name, or for an expression its id (with the found
+    series' own label when it gives several)."""
+    if query.label is not None:
+        return query.label
+    if query.metric is not None:
+        return query.metric.name
+    return series.label if count > 1 and series.label else query.id
+
+
+def _page(results: Sequence[tuple[_Query, str, mathexpr.TimeSeries]], params: Mapping[str, Any], maximum: int, *,
+          descending: bool) -> dict[str, Any]:
+    """One page of GetMetricData's answer: ``maximum`` datapoints from where the token says, counted over the
+    results in order. A result with more to come is ``PartialData``; one with no datapoints is on the first page."""
+    offset = _offset(params, "GetMetricData")
+    out, position = [], 0
+    for query, label, series in results:
+        timestamps, values = series.timestamps, series.values
+        if descending:
+            timestamps, values = timestamps[::-1], values[::-1]
+        size = len(timestamps)
+        begin, stop = max(offset - position, 0), min(offset + maximum - position, size)
+        if begin < stop or (size == 0 and offset == 0):
+            out.append({"Id": query.id, "Label": label,
+                        "Timestamps": [datetime.fromtimestamp(int(t), UTC) for t in timestamps[begin:stop]],
+                        "Values": [float(v) for v in values[begin:stop]],
+                        "StatusCode": "Complete" if stop >= size else "PartialData", "Messages": []})
+        position += size
+    result: dict[str, Any] = {"MetricDataResults": out, "Messages": []}
+    if offset + maximum < position:
+        result["NextToken"] = _token(params, "GetMetricData", offset + maximum)
+    return result
+
+
+# ---- shared -------------------------------------------------------------------------------------------------------
+
+
+def _window(params: Mapping[str, Any], error: Callable[[str], ServiceError]) -> tuple[int, int]:
+    start, end = params["StartTime"].timestamp(), params["EndTime"].timestamp()
+    if start >= end:
+        raise error("The parameter StartTime must be less than the parameter EndTime.")
+    return math.floor(start), math.ceil(end)
+
+
+def _aligned(start: int, period: int, now: float) -> int:
+    """``start`` rounded down as CloudWatch rounds StartTime: to the period below a minute, else to the
+    minute, or to 5 minutes when 15 to 63 days old, or to the hour when older."""
+    age = now - start
+    step = period if period < 60 else 60 if age < 15 * 86_400 else 300 if age < 63 * 86_400 else 3600
+    return start // step * step
+
+
+def _valid_period(period: int, *, allow_20: bool) -> bool:
+    return period in (1, 5, 10, 30) or (allow_20 and period == 20) or (period >= 60 and period % 60 == 0)
+
+
+def _metric_key(metric: Mapping[str, Any]) -> MetricKey:
+    return MetricKey.of(metric["Namespace"], metric["MetricName"],
+                        ((item["Name"], item["Value"]) for item in metric.get("Dimensions", [])))
+
+
+def _fingerprint(params: Mapping[str, Any]) -> str:
+    """What identifies a paged request: its parameters but the token."""
+    text = json.dumps({key: value for key, value in params.items() if key != "NextToken"}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _token(params: Mapping[str, Any], operation: str, offset: int) -> str:
+    document = json.dumps({"operation": operation, "offset": offset, "request": _fingerprint(params)})
+    return base64.urlsafe_b64encode(document.encode()).decode()
+
+
+def _offset(params: Mapping[str, Any], operation: str) -> int:
+    """Where a page starts: 0, or what a token from the same request says."""
+    token = params.get("NextToken")
+    if token is None:
+        return 0
+    try:
+        document = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if (document["operation"], document["request"]) == (operation, _fingerprint(params)):
+            return int(document["offset"])
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise ServiceError("InvalidNextToken", "The NextToken is invalid or does not belong to this request.")
+
+
+def _dashboard_name(name: str, path: str) -> str:
+    if not _DASHBOARD_NAME.match(name):
+        raise _invalid(f"The value {name} for parameter {path} is invalid: a dashboard name has 1 to 255 letters, "
+                       "digits, dashes (-) and underscores (_).")
+    return name
+
+
+def _dashboard_problems(body: str) -> list[dict[str, str]]:
+    """What CloudWatch's dashboard validation would say about ``body``: DataPath and Message pairs."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        return [{"DataPath": "", "Message": f"The dashboard body is not valid JSON: {exc}"}]
+    if not isinstance(document, dict):
+        return [{"DataPath": "", "Message": "Should be an object"}]
+    widgets = document.get("widgets")
+    if not isinstance(widgets, list):
+        return [{"DataPath": "/widgets", "Message": "Should have required property 'widgets', a list"}]
+    problems = []
+    for index, widget in enumerate(widgets):
+        where = f"/widgets/{index}"
+        if not isinstance(widget, dict):
+            problems.append({"DataPath": where, "Message": "Should be an object"})
+            continue
+        kind = widget.get("type")
+        if kind not in _WIDGET_TYPES:
+            problems.append({"DataPath": f"{where}/type",
+                             "Message": f"Should be one of {', '.join(sorted(_WIDGET_TYPES))}"})
+        if "properties" in widget and not isinstance(widget["properties"], dict):
+            problems.append({"DataPath": f"{where}/properties", "Message": "Should be an object"})
+        for key in ("x", "y", "width", "height"):
+            value = widget.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                problems.append({"DataPath": f"{where}/{key}", "Message": "Should be a whole number, at least 0"})
+    return problems
+
+
+def _arn(name: str) -> str:
+    return f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{name}"
+
+
+def _not_found(names: Iterable[str]) -> ServiceError:
+    names = list(names)
+    which = f"Dashboard {names[0]} does not exist" if len(names) == 1 else \
+        f"Dashboards {', '.join(names)} do not exist"
+    return ServiceError("ResourceNotFound", which, status=404)

@@ -1,0 +1,124 @@
+"""A demo estate for the metric store: the production stack the example report specs describe.
+
+EC2 instances and their Auto Scaling group, an Application Load Balancer and its target group, Lambda
+functions, two RDS instances, a DynamoDB table, SQS queues (one a dead-letter queue) and an API Gateway
+stage, with the names the specs in ``report_specs/`` use. Each metric gets a datapoint a minute over the
+window, made by the synthetic generator, so the store draws what the stand-in draws without it: a
+minute's value is the synthetic one-minute average (for counts, the minute's count). A latency metric
+publishes its minute as a hundred requests, ``Values``/``Counts`` at the synthetic minute's percentiles
+(20 at its 10th percentile, 20 at its 30th, … 2 at its 99th), so its percentiles spread as a latency's do.
+
+Seeding replaces what the store held for these metrics in the window, so running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from reportgen.local import synthetic
+from reportgen.local.store import NO_UNIT, MetricKey, MetricStore
+from reportgen.local.widget import MetricRow
+
+MINUTE = 60
+# Minutes per synthetic call: as many as it returns at a one-minute period.
+_CHUNK = synthetic.MAX_POINTS * MINUTE
+_SPREAD_UNITS = frozenset({"Seconds", "Milliseconds", "Microseconds"})
+# A minute of latency as 100 samples: (percentile of the synthetic minute, how many samples take its value),
+# each value standing for the band of the distribution around its percentile.
+_SPREAD = (("p10", 20), ("p30", 20), ("p50", 20), ("p70", 20), ("p85", 10), ("p92.5", 5), ("p96.5", 3), ("p99", 2))
+
+_LB = ("LoadBalancer", "app/prod-web/50dc6c495c0c9188")
+_TG = ("TargetGroup", "targetgroup/prod-web/73e2d6bc24d8a067")
+_API = (("ApiName", "orders-api"), ("Stage", "prod"))
+
+
+def _estate() -> Iterator[MetricKey]:
+    for instance in ("i-0123456789abcdef0", "i-0fedcba9876543210", "i-0a1b2c3d4e5f67890"):
+        for name in ("CPUUtilization", "NetworkIn", "NetworkOut", "StatusCheckFailed"):
+            yield MetricKey.of("AWS/EC2", name, [("InstanceId", instance)])
+    for name in ("CPUUtilization", "StatusCheckFailed_Instance", "StatusCheckFailed_System"):
+        yield MetricKey.of("AWS/EC2", name, [("AutoScalingGroupName", "prod-web-asg")])
+    for name in ("RequestCount", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "TargetResponseTime"):
+        yield MetricKey.of("AWS/ApplicationELB", name, [_LB])
+    for name in ("HealthyHostCount", "UnHealthyHostCount"):
+        yield MetricKey.of("AWS/ApplicationELB", name, [_TG, _LB])
+    for function in ("orders-api", "payment-webhook", "orders-handler", "order-events-consumer"):
+        for name in ("Invocations", "Errors", "Throttles", "Duration"):
+            yield MetricKey.of("AWS/Lambda", name, [("FunctionName", function)])
+    for name in ("ConcurrentExecutions", "UnreservedConcurrentExecutions"):
+        yield MetricKey.of("AWS/Lambda", name)
+    for database in ("prod-db-1", "prod-db-2"):
+        for name in ("CPUUtilization", "DatabaseConnections", "FreeStorageSpace", "ReadLatency", "WriteLatency"):
+            yield MetricKey.of("AWS/RDS", name, [("DBInstanceIdentifier", database)])
+    for name in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents",
+                 "WriteThrottleEvents"):
+        yield MetricKey.of("AWS/DynamoDB", name, [("TableName", "orders")])
+    for operation in ("GetItem", "Query", "PutItem"):
+        yield MetricKey.of("AWS/DynamoDB", "SuccessfulRequestLatency", [("TableName", "orders"),
+                                                                         ("Operation", operation)])
+    for queue in ("orders-queue", "orders-dlq"):
+        for name in ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "NumberOfMessagesSent",
+                     "NumberOfMessagesReceived", "NumberOfMessagesDeleted"):
+            yield MetricKey.of("AWS/SQS", name, [("QueueName", queue)])
+    for name in ("Count", "4XXError", "5XXError", "Latency", "IntegrationLatency"):
+        yield MetricKey.of("AWS/ApiGateway", name, _API)
+
+
+ESTATE: tuple[MetricKey, ...] = tuple(_estate())
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What ``seed`` wrote."""
+
+    metrics: int
+    datapoints: int
+    start: datetime
+    end: datetime
+
+
+def seed(store: MetricStore, start: datetime, end: datetime, *, published: float) -> Seeded:
+    """Fill ``store`` with the estate's data for the whole minutes in [start, end); ``published`` is when it
+    counts as having arrived (epoch seconds), for ListMetrics' RecentlyActive."""
+    first = math.ceil(start.timestamp() / MINUTE) * MINUTE
+    stop = math.ceil(end.timestamp() / MINUTE) * MINUTE
+    if first >= stop:
+        raise ValueError(f"the window {start:%Y-%m-%dT%H:%M:%SZ} to {end:%Y-%m-%dT%H:%M:%SZ} holds no whole minute")
+    datapoints = 0
+    with store.transaction():
+        for metric in ESTATE:
+            store.delete(metric, first, stop)
+            for chunk in range(first, stop, _CHUNK):
+                datapoints += _add_minutes(store, metric, chunk, min(chunk + _CHUNK, stop), published)
+    return Seeded(len(ESTATE), datapoints, datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(stop, UTC))
+
+
+def _add_minutes(store: MetricStore, metric: MetricKey, start: int, end: int, published: float) -> int:
+    """Store the metric's datapoints for the minutes in [start, end); return how many."""
+    row = MetricRow(metric.namespace, metric.name, metric.dimensions, "Average", MINUTE)
+    window = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
+    average = synthetic.series(row, *window)
+    unit = average.unit or NO_UNIT
+    timestamps, values, counts = average.timestamps, average.values, np.ones(len(average.values))
+    if unit in _SPREAD_UNITS:
+        spread = np.stack([synthetic.series(replace(row, stat=stat), *window).values for stat, _ in _SPREAD], axis=1)
+        if (spread != spread[:, :1]).any():
+            timestamps, values = np.repeat(timestamps, len(_SPREAD)), spread.ravel()
+            counts = np.tile([float(count) for _, count in _SPREAD], len(average.values))
+    store.add_values(metric, unit, timestamps.tolist(), values.tolist(), counts.tolist(), published=published)
+    return len(values)
+
+
+def window(*, start: datetime | None, end: datetime | None, days: float | None, now: datetime) -> tuple[datetime,
+                                                                                                        datetime]:
+    """The seeding window from the command line's options: ``days`` up to ``end`` (default now), or
+    ``start`` to ``end``."""
+    end = end or now
+    if start is None:
+        start = end - timedelta(days=days if days is not None else 7)
+    return start, end

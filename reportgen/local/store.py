@@ -1,0 +1,245 @@
+"""The stand-in's metric store: datapoints and dashboards in SQLite (a file, or ``:memory:``).
+
+A metric is its namespace, name and set of dimensions; the order the dimensions are given in does not
+matter, so they are kept sorted by name. Its datapoints are kept per unit. A datapoint has a timestamp in
+whole seconds (a standard-resolution datapoint is kept at the start of its minute, a high-resolution one at
+its second) and stands for a count of samples: either samples that all have one ``value`` (a ``Value``, an
+entry of ``Values``/``Counts``, a statistic set of copies of one value), or a statistic set of which only
+the sum, minimum and maximum are known. Percentiles need the former; see ``aggregate``.
+
+A store is not thread-safe: the server drives it from one thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import repeat
+
+import numpy as np
+
+from reportgen.local.aggregate import Samples
+
+NO_UNIT = "None"  # CloudWatch's name for "no unit"
+
+# A statistic set: (timestamp, sample count, sum, minimum, maximum).
+StatisticSet = tuple[int, float, float, float, float]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS metrics (
+    id         INTEGER PRIMARY KEY,
+    namespace  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    dimensions TEXT NOT NULL,  -- JSON [[name, value], ...] sorted by name
+    published  REAL NOT NULL,  -- when data for it last arrived (epoch seconds), for RecentlyActive
+    UNIQUE (namespace, name, dimensions)
+);
+CREATE TABLE IF NOT EXISTS series (  -- a metric's data in one unit
+    id     INTEGER PRIMARY KEY,
+    metric INTEGER NOT NULL REFERENCES metrics (id),
+    unit   TEXT NOT NULL,
+    UNIQUE (metric, unit)
+);
+-- Samples of one value keep the value (sum, minimum, maximum NULL); a statistic set keeps no value.
+CREATE TABLE IF NOT EXISTS datapoints (
+    series    INTEGER NOT NULL REFERENCES series (id),
+    timestamp INTEGER NOT NULL,
+    count     REAL NOT NULL,
+    sum       REAL,
+    minimum   REAL,
+    maximum   REAL,
+    value     REAL
+);
+CREATE INDEX IF NOT EXISTS datapoints_by_time ON datapoints (series, timestamp);
+CREATE TABLE IF NOT EXISTS dashboards (
+    name     TEXT PRIMARY KEY,
+    body     TEXT NOT NULL,
+    modified REAL NOT NULL
+);
+"""
+_SAMPLES = """
+SELECT timestamp, count, coalesce(sum, value * count), coalesce(minimum, value), coalesce(maximum, value), value
+FROM datapoints JOIN series ON datapoints.series = series.id
+WHERE series.metric = ? AND timestamp >= ? AND timestamp < ?
+"""
+
+
+@dataclass(frozen=True, order=True)
+class MetricKey:
+    """A metric's identity. Build it with ``MetricKey.of`` so the dimensions are in canonical order."""
+
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, namespace: str, name: str, dimensions: Iterable[tuple[str, str]] = ()) -> MetricKey:
+        return cls(namespace, name, tuple(sorted(dimensions)))
+
+
+def _dimensions_json(metric: MetricKey) -> str:
+    return json.dumps([list(pair) for pair in metric.dimensions], separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    name: str
+    body: str
+    modified: float  # epoch seconds
+
+    @property
+    def size(self) -> int:
+        return len(self.body.encode())
+
+
+class MetricStore:
+    """Datapoints and dashboards in one SQLite database."""
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        # The server's store thread is the only user, but it is not the thread that opens the store.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode = WAL" if path != ":memory:" else "PRAGMA journal_mode = MEMORY")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __repr__(self) -> str:
+        (metrics,), (datapoints,) = (self._db.execute(f"SELECT count(*) FROM {table}").fetchone()
+                                     for table in ("metrics", "datapoints"))
+        return f"<MetricStore {self.path!r} metrics={metrics} datapoints={datapoints}>"
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes: all of them are kept, or none (and it is much faster than one by one)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ---- datapoints -----------------------------------------------------------------------------------
+
+    def add_values(self, metric: MetricKey, unit: str, timestamps: Sequence[int], values: Sequence[float],
+                   counts: Sequence[float] | None = None, *, published: float) -> None:
+        """Store samples of ``metric``: ``counts[i]`` (default 1) of ``values[i]`` at ``timestamps[i]``.
+        ``published`` is when they arrived (epoch seconds)."""
+        with self._writing():
+            series = self._series(metric, unit, published)
+            self._db.executemany("INSERT INTO datapoints (series, timestamp, count, value) VALUES (?, ?, ?, ?)",
+                                 zip(repeat(series), timestamps, counts or repeat(1.0), values))
+
+    def add_statistic_sets(self, metric: MetricKey, unit: str, sets: Sequence[StatisticSet], *,
+                           published: float) -> None:
+        """Store statistic sets whose samples are not known, only their sum, minimum and maximum."""
+        with self._writing():
+            series = self._series(metric, unit, published)
+            self._db.executemany("INSERT INTO datapoints (series, timestamp, count, sum, minimum, maximum) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)", ((series, *entry) for entry in sets))
+
+    def delete(self, metric: MetricKey, start: int, end: int) -> None:
+        """Remove ``metric``'s datapoints in [start, end)."""
+        metric_id = self._id(metric)
+        if metric_id is not None:
+            with self._writing():
+                self._db.execute("DELETE FROM datapoints WHERE series IN (SELECT id FROM series WHERE metric = ?) "
+                                 "AND timestamp >= ? AND timestamp < ?", (metric_id, start, end))
+
+    def samples(self, metric: MetricKey, start: int, end: int, unit: str | None = None) -> Samples:
+        """``metric``'s rows in [start, end) in time order, of one ``unit`` or of any."""
+        metric_id = self._id(metric)
+        if metric_id is None:
+            return Samples.empty()
+        query, parameters = _SAMPLES, list[str | int]([metric_id, start, end])
+        if unit is not None:
+            query += " AND unit = ?"
+            parameters.append(unit)
+        rows = self._db.execute(query + " ORDER BY timestamp", parameters).fetchall()
+        if not rows:
+            return Samples.empty()
+        table = np.array(rows, dtype=np.float64)  # a NULL value becomes NaN
+        return Samples(table[:, 0].astype(np.int64), *(table[:, column] for column in range(1, 6)))
+
+    def units(self, metric: MetricKey, start: int, end: int) -> list[str]:
+        """The units ``metric`` was published with in [start, end), sorted."""
+        metric_id = self._id(metric)
+        if metric_id is None:
+            return []
+        rows = self._db.execute(
+            "SELECT unit FROM series WHERE metric = ? AND EXISTS (SELECT 1 FROM datapoints WHERE "
+            "series = series.id AND timestamp >= ? AND timestamp < ?) ORDER BY unit", (metric_id, start, end))
+        return [unit for (unit,) in rows]
+
+    def metrics(self, *, namespace: str | None = None, name: str | None = None,
+                published_since: float | None = None) -> list[MetricKey]:
+        """The metrics with data, sorted; narrowed to a namespace, a name, and recent publication."""
+        query, parameters = "SELECT namespace, name, dimensions FROM metrics WHERE 1", list[str | float]()
+        for column, value in (("namespace", namespace), ("name", name)):
+            if value is not None:
+                query += f" AND {column} = ?"
+                parameters.append(value)
+        if published_since is not None:
+            query += " AND published >= ?"
+            parameters.append(published_since)
+        rows = self._db.execute(query + " ORDER BY namespace, name, dimensions", parameters)
+        return [MetricKey(namespace, metric_name, tuple((n, v) for n, v in json.loads(dimensions)))
+                for namespace, metric_name, dimensions in rows]
+
+    def _series(self, metric: MetricKey, unit: str, published: float) -> int:
+        """The id of ``metric``'s data in ``unit``, made if new; the metric counts as published then."""
+        (metric_id,) = self._db.execute(
+            "INSERT INTO metrics (namespace, name, dimensions, published) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (namespace, name, dimensions) DO UPDATE SET published = max(published, excluded.published) "
+            "RETURNING id", (metric.namespace, metric.name, _dimensions_json(metric), published)).fetchone()
+        (series_id,) = self._db.execute(
+            "INSERT INTO series (metric, unit) VALUES (?, ?) ON CONFLICT (metric, unit) DO UPDATE SET unit = unit "
+            "RETURNING id", (metric_id, unit)).fetchone()
+        return int(series_id)
+
+    def _id(self, metric: MetricKey) -> int | None:
+        row = self._db.execute("SELECT id FROM metrics WHERE namespace = ? AND name = ? AND dimensions = ?",
+                               (metric.namespace, metric.name, _dimensions_json(metric))).fetchone()
+        return None if row is None else int(row[0])
+
+    # ---- dashboards -----------------------------------------------------------------------------------
+
+    def put_dashboard(self, dashboard: Dashboard) -> None:
+        with self._writing():
+            self._db.execute("INSERT INTO dashboards (name, body, modified) VALUES (?, ?, ?) ON CONFLICT (name) "
+                             "DO UPDATE SET body = excluded.body, modified = excluded.modified",
+                             (dashboard.name, dashboard.body, dashboard.modified))
+
+    def dashboard(self, name: str) -> Dashboard | None:
+        row = self._db.execute("SELECT name, body, modified FROM dashboards WHERE name = ?", (name,)).fetchone()
+        return None if row is None else Dashboard(*row)
+
+    def dashboards(self, prefix: str = "") -> list[Dashboard]:
+        """Dashboards whose names start with ``prefix``, sorted by name."""
+        rows = self._db.execute("SELECT name, body, modified FROM dashboards WHERE substr(name, 1, ?) = ? "
+                                "ORDER BY name", (len(prefix), prefix))
+        return [Dashboard(*row) for row in rows]
+
+    def delete_dashboards(self, names: Sequence[str]) -> list[str]:
+        """Delete the named dashboards, all or none: if any is missing, nothing is deleted and the missing
+        names are returned."""
+        with self._writing():
+            missing = [name for name in names if self.dashboard(name) is None]
+            if not missing:
+                self._db.executemany("DELETE FROM dashboards WHERE name = ?", ((name,) for name in names))
+        return missing
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A transaction of its own, unless the caller already opened one."""
+        if self._db.in_transaction:
+            yield
+            return
+        with self.transaction():
+            yield
