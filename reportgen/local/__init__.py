@@ -12,8 +12,10 @@ inject faults for retry tests.
     aggregate   CloudWatch's statistics (pNN, TM/WM/TC/TS/PR, IQM, …) over each period's samples
     store       the metric store: datapoints and dashboards in SQLite
     operations  the store-backed API operations, and the stored series a widget draws
+    search      SEARCH's search expressions: the syntax, what matches, how results are labelled
     seed        a demo estate (EC2, ALB, Lambda, RDS, DynamoDB, SQS, API Gateway) for a store
-    protocols   AWS JSON 1.0 and query, driven by botocore's service model: requests in, results and errors out
+    protocols   AWS JSON 1.0, Smithy RPC v2 CBOR and query, driven by botocore's service model: requests in,
+                results and errors out
     throttle    the per-access-key sliding-window limiter
     faults      injected errors for retry tests
     server      the aiohttp app, its control endpoints, and ways to run it
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["BackgroundStandIn", "create_app", "running"]
 
 # Third-party packages of the `local` extra; an ImportError for anything else is a bug and propagates.
-_EXTRA_PACKAGES = frozenset({"aiohttp", "matplotlib", "numpy", "PIL"})
+_EXTRA_PACKAGES = frozenset({"aiohttp", "cbor2", "matplotlib", "numpy", "PIL"})
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,8 @@
 """The CloudWatch operations answered from the metric store, and the data GetMetricWidgetImage draws.
 
     PutMetricData        values, ``Values``/``Counts``, statistic sets, units, timestamps, 1 s resolution
-    GetMetricData        metric queries and math expressions, labels, ``ScanBy``, ``MaxDatapoints`` pages
+    GetMetricData        metric queries and math expressions (SEARCH included), labels, ``ScanBy``,
+                         ``MaxDatapoints`` pages
     GetMetricStatistics  standard and extended statistics, by unit
     ListMetrics          by namespace, name, dimensions, ``RecentlyActive``; pages of 500
     PutDashboard, GetDashboard, ListDashboards, DeleteDashboards
@@ -11,6 +12,9 @@ raises ``ServiceError`` as CloudWatch would. The API answers from stored data on
 drawing (``widget_series``), so a query for a metric nobody stored returns no datapoints, as CloudWatch's
 does. Periods start at ``StartTime`` rounded down the way CloudWatch rounds it (to the period below a
 minute; else to the minute, or for older data to 5 minutes or the hour).
+
+SEARCH looks through the metrics ListMetrics lists that had data in the past two weeks, as CloudWatch's
+does, and gives each match's statistic over the query's window (``search`` has the syntax and labels).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from reportgen.local import aggregate, mathexpr, synthetic
+from reportgen.local import aggregate, mathexpr, search, synthetic
 from reportgen.local.aggregate import Statistic, parse_statistic
 from reportgen.local.protocols import ServiceError
 from reportgen.local.store import NO_UNIT, Dashboard, MetricKey, MetricStore, StatisticSet
@@ -46,6 +50,8 @@ LIST_DASHBOARDS_PAGE = 1000
 PAST_LIMIT = 14 * 86_400   # PutMetricData takes timestamps up to two weeks old …
 FUTURE_LIMIT = 2 * 3600    # … and up to two hours ahead
 RECENTLY_ACTIVE = 3 * 3600
+SEARCH_HISTORY = 14 * 86_400  # SEARCH finds the metrics with data in the past two weeks …
+MAX_SEARCH_RESULTS = 500      # … and at most this many, as many as a graph can show
 VALUE_LIMIT = 2.0 ** 360
 _ID = re.compile(r"^[a-z][a-zA-Z0-9_]*$")
 _DASHBOARD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -141,11 +147,12 @@ class Operations:
                 timestamps, values = reader.series(query.metric, query.statistic, query.period, query.unit)
                 data[query.id] = mathexpr.TimeSeries(timestamps, values, query.period, query.id)
         results: list[tuple[_Query, str, mathexpr.TimeSeries]] = []
-        evaluated = iter(_expressions(queries, data, start, end))
+        evaluated = iter(_expressions(queries, data, start, end, reader.search))
         for query in queries:
-            found: Sequence[mathexpr.TimeSeries] = (data[query.id],) if query.expression is None else next(evaluated)
+            found: mathexpr.Result = data[query.id] if query.expression is None else next(evaluated)
             if query.return_data:
-                results += [(query, _label(query, series, len(found)), series) for series in found]
+                results += [(query, _label(query, series, found), series)
+                            for series in ((found,) if isinstance(found, mathexpr.TimeSeries) else found)]
         return _page(results, params, maximum, descending=params.get("ScanBy", "TimestampDescending")
                      == "TimestampDescending")
 
@@ -284,6 +291,11 @@ class Operations:
             fetched.append(synthetic.Series(timestamps, values, self._unit(metric, statistic, start, end)))
         return tuple(fetched) if any(series is not None for series in fetched) else None
 
+    def widget_search(self, widget: Widget) -> mathexpr.Search:
+        """SEARCH over the stored metrics for ``widget``'s time range, as ``widget_series`` reads them."""
+        start, end = math.floor(widget.start.timestamp()), math.ceil(widget.end.timestamp())
+        return _WindowReader(self.store, start, end, self.clock()).search
+
     def _unit(self, metric: MetricKey, statistic: Statistic, start: int, end: int) -> str | None:
         if statistic.kind in ("SampleCount", "TC"):
             return "Count"
@@ -311,6 +323,23 @@ class _WindowReader:
         values = aggregate.compute(statistic, periods)
         known = ~np.isnan(values)
         return periods.starts[known], values[known]
+
+    def search(self, expression: str, stat: str, period: int) -> list[mathexpr.TimeSeries]:
+        """SEARCH(expression, stat, period) over the window: a ``mathexpr.Search``. The matches, in ListMetrics'
+        order, each labelled by what sets it apart; an empty series for one without data in the window."""
+        query = search.parse(expression)
+        try:
+            statistic = parse_statistic(stat)
+        except ValueError as exc:
+            raise mathexpr.ExpressionError(f"SEARCH: {exc}") from None
+        if not _valid_period(period, allow_20=True):
+            raise mathexpr.ExpressionError(f"SEARCH: the period must be 1, 5, 10, 20, 30, 60, or a multiple of 60, "
+                                           f"not {period}")
+        metrics = [metric for metric in self.store.metrics(namespace=query.namespace,
+                                                           published_since=self.now - SEARCH_HISTORY)
+                   if query.matches(metric)][:MAX_SEARCH_RESULTS]
+        return [mathexpr.TimeSeries(*self.series(metric, statistic, period), period, label)
+                for metric, label in zip(metrics, search.labels(metrics))]
 
 
 # ---- PutMetricData's datums -----------------------------------------------------------------------------------
@@ -435,8 +464,8 @@ def _queries(items: Sequence[Mapping[str, Any]]) -> list[_Query]:
 
 
 def _expressions(queries: Sequence[_Query], data: Mapping[str, mathexpr.TimeSeries], start: int,
-                 end: int) -> list[Sequence[mathexpr.TimeSeries]]:
-    """Each expression's series (one, or several for an array), in query order."""
+                 end: int, searching: mathexpr.Search) -> list[mathexpr.Result]:
+    """Each expression's result (a series, or an array of them), in query order."""
     expressions = [(query.id, query.expression) for query in queries if query.expression is not None]
     if not expressions:
         return []
@@ -444,20 +473,19 @@ def _expressions(queries: Sequence[_Query], data: Mapping[str, mathexpr.TimeSeri
     window = mathexpr.Window(start, end, min(periods) if periods else mathexpr.DEFAULT_PERIOD)
     try:
         program = mathexpr.Program(expressions, set(data))
-        results = program.results(data, window=window)
+        return program.results(data, window=window, search=searching)
     except mathexpr.ExpressionError as exc:
         raise _validation(str(exc)) from None
-    return [(result,) if isinstance(result, mathexpr.TimeSeries) else tuple(result) for result in results]
 
 
-def _label(query: _Query, series: mathexpr.TimeSeries, count: int) -> str:
-    """A query's label: its own; else the metric's name, or for an expression its id (with the found
-    series' own label when it gives several)."""
+def _label(query: _Query, series: mathexpr.TimeSeries, result: mathexpr.Result) -> str:
+    """A query's label: its own; else the metric's name, or for an expression its id (for an array, such as
+    SEARCH's, each series' own label)."""
     if query.label is not None:
         return query.label
     if query.metric is not None:
         return query.metric.name
-    return series.label if count > 1 and series.label else query.id
+    return series.label if not isinstance(result, mathexpr.TimeSeries) and series.label else query.id
 
 
 def _page(results: Sequence[tuple[_Query, str, mathexpr.TimeSeries]], params: Mapping[str, Any], maximum: int, *,

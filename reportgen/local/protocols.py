@@ -1,25 +1,32 @@
 """CloudWatch's wire protocols: decode a request into (operation, parameters), encode results and errors.
 
-Two protocols, chosen per request the way the SDKs send them:
+Three protocols, chosen per request the way the SDKs send them:
 
 * AWS JSON 1.0 (botocore ≥ 1.42.7): ``X-Amz-Target: GraniteServiceVersion20100801.<Operation>``, JSON
   body. Errors carry ``x-amzn-query-error: <Code>;<Sender|Receiver>`` because CloudWatch is
   awsQueryCompatible, and botocore takes the error code from that header.
+* Smithy RPC v2 CBOR (first in the service model's ``protocols``): ``POST
+  /service/GraniteServiceVersion20100801/operation/<Operation>`` with ``smithy-protocol: rpc-v2-cbor``
+  and CBOR bodies both ways: timestamps as tag 1 (epoch seconds), blobs as byte strings, NaN and the
+  infinities as CBOR floats. Errors look like JSON 1.0's, ``__type``, ``message`` and the same
+  ``x-amzn-query-error`` header.
 * query (older SDKs, the AWS CLI v1 of old): form-encoded ``Action=…&Version=2010-08-01`` where nested
   parameters are flattened (``MetricData.member.1.Dimensions.member.1.Name``), XML answers.
 
-Both are driven by botocore's CloudWatch service model, the same one the SDKs serialize from: a request
+All are driven by botocore's CloudWatch service model, the same one the SDKs serialize from: a request
 is read member by member along the operation's input shape into plain Python values (dicts, lists,
 ``str``, ``int``, ``float``, ``bool``, aware ``datetime``, ``bytes``), checking what the model requires
-(required members, enums, lengths); a result is written along the output shape. Members the model does
-not know are ignored, as AWS does. Messages name parameters the way CloudWatch does, in the flattened
-form (``MetricData.member.2.Value``), whatever the protocol.
+(required members, enums, lengths); a result is written along the output shape. JSON and CBOR share the
+reading and writing of their documents and differ only in scalars (``_DocumentReader``, ``_to_document``).
+Members the model does not know are ignored, as AWS does. Messages name parameters the way CloudWatch
+does, in the flattened form (``MetricData.member.2.Value``), whatever the protocol.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import math
 import re
@@ -32,11 +39,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
+import cbor2
 from botocore.loaders import create_loader
 from botocore.model import OperationNotFoundError, ServiceModel, Shape, StructureShape
 
 API_VERSION = "2010-08-01"
-JSON_TARGET_PREFIX = "GraniteServiceVersion20100801."
+TARGET_PREFIX = "GraniteServiceVersion20100801"
+JSON_TARGET_PREFIX = f"{TARGET_PREFIX}."
+CBOR_PATH_PREFIX = f"/service/{TARGET_PREFIX}/operation/"
 XML_NAMESPACE = f"http://monitoring.amazonaws.com/doc/{API_VERSION}/"
 ANONYMOUS = "anonymous"
 
@@ -90,16 +100,19 @@ def service_model() -> ServiceModel:
 
 
 class Protocol(ABC):
-    """One wire protocol: how requests are read and how results and errors are written."""
+    """One wire protocol: how requests are read and how results and errors are written.
+
+    A request is given as its URL ``path``, ``headers``, ``query`` parameters and ``body``.
+    """
 
     name: str
 
-    def operation(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    def operation(self, headers: Mapping[str, str], query: Mapping[str, str], path: str = "/") -> str | None:
         """The operation, when the request names it before its body; None when only the body tells."""
         return None
 
     @abstractmethod
-    def decode(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> Call:
+    def decode(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, path: str = "/") -> Call:
         """Read the operation and its parameters; raise ``ServiceError`` if the request is malformed."""
 
     @abstractmethod
@@ -111,49 +124,121 @@ class Protocol(ABC):
         """Write an error the way the SDKs of this protocol parse it."""
 
 
-class JsonProtocol(Protocol):
-    name = "json"
-    content_type = "application/x-amz-json-1.0"
+class _DocumentProtocol(Protocol):
+    """JSON 1.0 and RPC v2 CBOR: the operation named outside the body, a document of the input shape in
+    it; results as documents of the output shape, errors as ``{"__type", "message", …}`` documents."""
 
-    def operation(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
-        prefix, _, operation = headers.get("X-Amz-Target", "").rpartition(".")
-        return operation if f"{prefix}." == JSON_TARGET_PREFIX and operation else None
+    content_type: str
+    headers: Mapping[str, str] = {}  # on every answer
+    empty: bytes  # the body answering an operation that has no output
+    reader: _Reader
+    scalars: Mapping[str, Callable[[Any], Any]]
 
-    def decode(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> Call:
-        operation = self.operation(headers, query)
+    @abstractmethod
+    def load(self, body: bytes) -> Any:
+        """The document in a request body; ``ServiceError`` if it is not one."""
+
+    @abstractmethod
+    def dump(self, document: Any) -> bytes: ...
+
+    @abstractmethod
+    def unknown(self, headers: Mapping[str, str], path: str) -> ServiceError:
+        """The error for a request that names no CloudWatch operation."""
+
+    def decode(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, path: str = "/") -> Call:
+        operation = self.operation(headers, query, path)
         if operation is None:
-            target = headers.get("X-Amz-Target", "")
-            raise ServiceError("InvalidAction", f"{target!r} is not a CloudWatch operation (expected "
-                                                f"{JSON_TARGET_PREFIX}<Operation>)")
-        try:
-            params = json.loads(body or b"{}")
-        except ValueError as exc:
-            raise ServiceError("SerializationException", f"the request body is not valid JSON: {exc}") from None
+            raise self.unknown(headers, path)
+        params = self.load(body)
         if not isinstance(params, dict):
-            raise ServiceError("SerializationException", "the request body must be a JSON object")
-        return Call(operation, _JsonReader().structure(_input_shape(operation), params, ""))
+            raise ServiceError("SerializationException", f"the request body must be a {self.name.upper()} object")
+        return Call(operation, self.reader.structure(_input_shape(operation), params, ""))
 
     def encode_result(self, operation: str, result: Mapping[str, Any], request_id: str) -> Reply:
         shape = _operation(operation).output_shape
-        body = _to_json(shape, result) if shape is not None else {}
-        return Reply(200, json.dumps(body).encode(), self.content_type, {"x-amzn-RequestId": request_id})
+        body = self.dump(_to_document(shape, result, self.scalars)) if shape is not None else self.empty
+        return Reply(200, body, self.content_type, {**self.headers, "x-amzn-RequestId": request_id})
 
     def encode_error(self, error: ServiceError, request_id: str) -> Reply:
         shape = _error_shape(error.code)
-        fields = _to_json(shape, error.fields) if shape is not None and error.fields else {}
-        body = json.dumps({"__type": error.code, "message": error.message, **fields}).encode()
-        headers = {"x-amzn-RequestId": request_id, "x-amzn-query-error": f"{error.code};{error.fault}"}
+        fields = _to_document(shape, error.fields, self.scalars) if shape is not None and error.fields else {}
+        body = self.dump({"__type": error.code, "message": error.message, **fields})
+        headers = {**self.headers, "x-amzn-RequestId": request_id, "x-amzn-query-error": f"{error.code};{error.fault}"}
         return Reply(error.status, body, self.content_type, headers)
+
+
+class JsonProtocol(_DocumentProtocol):
+    name = "json"
+    content_type = "application/x-amz-json-1.0"
+    empty = b"{}"
+
+    def __init__(self) -> None:
+        self.reader = _JsonReader()
+        self.scalars = _JSON_SCALARS
+
+    def operation(self, headers: Mapping[str, str], query: Mapping[str, str], path: str = "/") -> str | None:
+        prefix, _, operation = headers.get("X-Amz-Target", "").rpartition(".")
+        return operation if f"{prefix}." == JSON_TARGET_PREFIX and operation else None
+
+    def unknown(self, headers: Mapping[str, str], path: str) -> ServiceError:
+        return ServiceError("InvalidAction", f"{headers.get('X-Amz-Target', '')!r} is not a CloudWatch operation "
+                                             f"(expected {JSON_TARGET_PREFIX}<Operation>)")
+
+    def load(self, body: bytes) -> Any:
+        try:
+            return json.loads(body or b"{}")
+        except ValueError as exc:
+            raise ServiceError("SerializationException", f"the request body is not valid JSON: {exc}") from None
+
+    def dump(self, document: Any) -> bytes:
+        return json.dumps(document).encode()
+
+
+class CborProtocol(_DocumentProtocol):
+    """Smithy RPC v2 CBOR; the answer to an operation without output has no body, as the protocol says."""
+
+    name = "cbor"
+    content_type = "application/cbor"
+    headers = {"smithy-protocol": "rpc-v2-cbor"}
+    empty = b""
+
+    def __init__(self) -> None:
+        self.reader = _CborReader()
+        self.scalars = _CBOR_SCALARS
+
+    def operation(self, headers: Mapping[str, str], query: Mapping[str, str], path: str = "/") -> str | None:
+        prefix, _, operation = path.rpartition("/")
+        return operation if f"{prefix}/" == CBOR_PATH_PREFIX and operation else None
+
+    def unknown(self, headers: Mapping[str, str], path: str) -> ServiceError:
+        return ServiceError("InvalidAction", f"{path!r} is not a CloudWatch operation (expected "
+                                             f"{CBOR_PATH_PREFIX}<Operation>)")
+
+    def load(self, body: bytes) -> Any:
+        if not body:  # an input without members may be sent as no body at all
+            return {}
+        stream = io.BytesIO(body)
+        try:
+            document = cbor2.load(stream)
+        except (cbor2.CBORDecodeError, ValueError, OverflowError) as exc:
+            raise ServiceError("SerializationException", f"the request body is not valid CBOR: {exc}") from None
+        if stream.tell() != len(body):
+            raise ServiceError("SerializationException",
+                               f"the request body has {len(body) - stream.tell()} bytes after its CBOR item")
+        return document
+
+    def dump(self, document: Any) -> bytes:
+        return cbor2.dumps(document, datetime_as_timestamp=True)
 
 
 class QueryProtocol(Protocol):
     name = "query"
     content_type = "text/xml"
 
-    def operation(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    def operation(self, headers: Mapping[str, str], query: Mapping[str, str], path: str = "/") -> str | None:
         return query.get("Action") or None
 
-    def decode(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> Call:
+    def decode(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, path: str = "/") -> Call:
         flat: dict[str, str] = dict(query)
         flat.update(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
         operation = flat.pop("Action", None)
@@ -181,13 +266,14 @@ class QueryProtocol(Protocol):
         return Reply(error.status, body.encode(), self.content_type, {"x-amzn-RequestId": request_id})
 
 
-JSON = JsonProtocol()
-QUERY = QueryProtocol()
-
-
-def detect(headers: Mapping[str, str]) -> Protocol:
-    """The protocol a request speaks: JSON 1.0 when it names an ``X-Amz-Target``, else query."""
-    return JSON if "X-Amz-Target" in headers else QUERY
+def detect(headers: Mapping[str, str], path: str = "/") -> Protocol:
+    """The protocol a request speaks: JSON 1.0 when it names an ``X-Amz-Target``; RPC v2 CBOR when it says
+    ``smithy-protocol: rpc-v2-cbor`` or is posted under ``/service/``; else query."""
+    if "X-Amz-Target" in headers:
+        return JSON
+    if headers.get("smithy-protocol") == "rpc-v2-cbor" or path.startswith("/service/"):
+        return CBOR
+    return QUERY
 
 
 def access_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
@@ -274,7 +360,10 @@ class _Reader(ABC):
     def scalar(self, kind: str, node: Any, path: str) -> Any: ...
 
 
-class _JsonReader(_Reader):
+class _DocumentReader(_Reader):
+    """Reads a decoded JSON or CBOR document: objects, arrays and scalars of their own types. The formats
+    differ only in how a timestamp, a blob and a special float (NaN, ±Infinity) are written: ``special``."""
+
     malformed = "SerializationException"
 
     def structure_fields(self, node: Any, path: str) -> Mapping[str, Any]:
@@ -294,19 +383,51 @@ class _JsonReader(_Reader):
         number = isinstance(node, int | float) and not isinstance(node, bool)
         if kind in ("string", "character") and isinstance(node, str):
             return node
-        if kind in ("integer", "long") and number and float(node).is_integer():
+        if kind in ("integer", "long") and number and (isinstance(node, int) or node.is_integer()):
             return int(node)
-        if kind in ("double", "float") and (number or node in _SPECIAL_FLOATS):
-            return _SPECIAL_FLOATS[node] if isinstance(node, str) else float(node)
+        if kind in ("double", "float") and number:
+            return float(node)
         if kind == "boolean" and isinstance(node, bool):
             return node
         if kind == "timestamp" and number:
-            return datetime.fromtimestamp(node, UTC)
-        if kind == "timestamp" and isinstance(node, str):
+            try:
+                return datetime.fromtimestamp(node, UTC)
+            except (OverflowError, OSError, ValueError):
+                raise self.bad(path, node, "epoch seconds") from None
+        value = self.special(kind, node, path)
+        if value is None:
+            raise self.bad(path, node, f"a {kind}")
+        return value
+
+    @abstractmethod
+    def special(self, kind: str, node: Any, path: str) -> Any:
+        """``node`` read as a ``kind`` the format writes its own way; None if it is not one."""
+
+
+class _JsonReader(_DocumentReader):
+    """Timestamps may also be ISO 8601 text, blobs are base64 text, special floats are "NaN" and the like."""
+
+    def special(self, kind: str, node: Any, path: str) -> Any:
+        if not isinstance(node, str):
+            return None
+        if kind in ("double", "float"):
+            return _SPECIAL_FLOATS.get(node)
+        if kind == "timestamp":
             return _parse_time(node, path, self)
-        if kind == "blob" and isinstance(node, str):
+        if kind == "blob":
             return _parse_blob(node, path, self)
-        raise self.bad(path, node, f"a {kind}")
+        return None
+
+
+class _CborReader(_DocumentReader):
+    """Timestamps are tag 1 (which cbor2 decodes to an aware ``datetime``), blobs are byte strings."""
+
+    def special(self, kind: str, node: Any, path: str) -> Any:
+        if kind == "timestamp" and isinstance(node, datetime):
+            return node.replace(tzinfo=UTC) if node.tzinfo is None else node.astimezone(UTC)
+        if kind == "blob" and isinstance(node, bytes):
+            return node
+        return None
 
 
 class _QueryReader(_Reader):
@@ -426,16 +547,18 @@ def _float_text(value: float) -> float | str:
     return value
 
 
-def _to_json(shape: Shape, value: Any) -> Any:
+def _to_document(shape: Shape, value: Any, scalars: Mapping[str, Callable[[Any], Any]]) -> Any:
+    """``value`` as a JSON or CBOR document of ``shape``: structures and maps become objects, lists arrays, and
+    each scalar what ``scalars`` makes of its kind (as it is, for a kind not there)."""
     kind = shape.type_name
     if kind == "structure":
-        return {name: _to_json(member, value[name]) for name, member in shape.members.items()
+        return {name: _to_document(member, value[name], scalars) for name, member in shape.members.items()
                 if value.get(name) is not None}
     if kind == "list":
-        return [_to_json(shape.member, item) for item in value]
+        return [_to_document(shape.member, item, scalars) for item in value]
     if kind == "map":
-        return {key: _to_json(shape.value, item) for key, item in value.items()}
-    return _JSON_SCALARS.get(kind, _same)(value)
+        return {key: _to_document(shape.value, item, scalars) for key, item in value.items()}
+    return scalars.get(kind, _same)(value)
 
 
 def _to_xml(shape: Shape, value: Any) -> str:
@@ -482,6 +605,11 @@ _JSON_SCALARS: dict[str, Callable[[Any], Any]] = {
     "double": lambda number: _float_text(float(number)),
     "float": lambda number: _float_text(float(number)),
 }
+# cbor2 writes a datetime as tag 1 (told to), bytes as a byte string, and NaN and ±Infinity as CBOR floats.
+_CBOR_SCALARS: dict[str, Callable[[Any], Any]] = {
+    "double": float,
+    "float": float,
+}
 _XML_SCALARS: dict[str, Callable[[Any], Any]] = {
     "timestamp": _iso,
     "blob": _blob_text,
@@ -489,3 +617,9 @@ _XML_SCALARS: dict[str, Callable[[Any], Any]] = {
     "float": lambda number: _float_text(float(number)),
     "boolean": lambda flag: "true" if flag else "false",
 }
+
+
+# Made last: they use the readers and scalar tables above.
+JSON = JsonProtocol()
+CBOR = CborProtocol()
+QUERY = QueryProtocol()

@@ -114,13 +114,14 @@ class _Box:
         return self.left + self.width
 
 
-def render_png(widget: Widget, fetched: Sequence[synthetic.Series | None] | None = None) -> bytes:
+def render_png(widget: Widget, fetched: Sequence[synthetic.Series | None] | None = None, *,
+               search: mathexpr.Search = mathexpr.no_search) -> bytes:
     """Draw ``widget`` and return PNG bytes of exactly ``width`` × ``height`` pixels; ``fetched`` is data
-    to draw instead of synthetic data, as ``row_series`` takes it."""
+    to draw instead of synthetic data and ``search`` answers SEARCH, as ``row_series`` takes them."""
     # Unhinted glyphs lay out faster than matplotlib's default autohinting and look as crisp at these sizes.
     with _LOCK, matplotlib.rc_context({"text.hinting": "no_hinting"}):
         page = _Page(widget)
-        _VIEWS[widget.view](page, _plots(widget, fetched))
+        _VIEWS[widget.view](page, _plots(widget, fetched, search))
         return page.png()
 
 
@@ -346,10 +347,11 @@ class RowData:
     lower: synthetic.Series | None = None
 
 
-def row_series(widget: Widget, fetched: Sequence[synthetic.Series | None] | None = None) -> list[tuple[RowData, ...]]:
+def row_series(widget: Widget, fetched: Sequence[synthetic.Series | None] | None = None, *,
+               search: mathexpr.Search = mathexpr.no_search) -> list[tuple[RowData, ...]]:
     """The data drawn for each row, in row order, hidden rows included: for a metric, its entry in
     ``fetched`` (one per row; the stand-in's stored data) or else synthetic data; for a math row, the
-    evaluated expression (unitless), one entry per series of its result."""
+    evaluated expression (unitless), one entry per series of its result, ``search`` answering SEARCH."""
     given = fetched if fetched is not None else [None] * len(widget.metrics)
     data: list[synthetic.Series | None] = [
         None if row.expression is not None else series if series is not None else
@@ -360,7 +362,7 @@ def row_series(widget: Widget, fetched: Sequence[synthetic.Series | None] | None
               for index, (row, series, period) in enumerate(zip(widget.metrics, data, periods))
               if series is not None}
     window = mathexpr.Window.of(widget.start, widget.end, min(periods, default=mathexpr.DEFAULT_PERIOD))
-    results = iter(math_program(widget.metrics).results(points, window=window))
+    results = iter(math_program(widget.metrics).results(points, window=window, search=search))
     return [(RowData(series),) if series is not None else _drawn(next(results)) for series in data]
 
 
@@ -376,9 +378,10 @@ def _unitless(result: mathexpr.TimeSeries) -> synthetic.Series:
     return synthetic.Series(result.timestamps, result.values, None)
 
 
-def _plots(widget: Widget, fetched: Sequence[synthetic.Series | None] | None = None) -> list[_Plot]:
-    shown = [(row, element) for row, elements in zip(widget.metrics, row_series(widget, fetched)) if row.visible
-             for element in elements]
+def _plots(widget: Widget, fetched: Sequence[synthetic.Series | None] | None = None,
+           search: mathexpr.Search = mathexpr.no_search) -> list[_Plot]:
+    shown = [(row, element) for row, elements in zip(widget.metrics, row_series(widget, fetched, search=search))
+             if row.visible for element in elements]
     plots = [_Plot(row, element.series, _colour(row, element, index),
                    element.label or _label(row, element.series, widget), _incomplete(row, element.series, widget),
                    element.lower)

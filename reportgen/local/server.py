@@ -3,11 +3,14 @@
 AWS API (what botocore sends to ``endpoint_url``):
     POST /                 AWS JSON 1.0 (``X-Amz-Target``) or query (form ``Action=…``)
     GET  /?Action=…        query
+    POST /service/GraniteServiceVersion20100801/operation/<Operation>
+                           Smithy RPC v2 CBOR (``smithy-protocol: rpc-v2-cbor``)
 
 Operations: GetMetricWidgetImage, and those ``operations`` answers from the metric store (PutMetricData,
 GetMetricData, GetMetricStatistics, ListMetrics, Put/Get/List/DeleteDashboards). The store lives in this
 process and is used from one thread of its own, so queries never hold up the event loop; a widget's stored
-series are fetched there and handed to the render worker with the widget.
+series, and the answers to its SEARCH expressions, are fetched there and handed to the render worker with
+the widget.
 
 Control endpoints, for tests and operators; not AWS, under a prefix AWS never uses:
     GET    /_reportgen/health  → 200 {"status": "ok"}
@@ -51,10 +54,11 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.request import Request, urlopen
 
+import numpy as np
 from aiohttp import web
 
 from reportgen.errors import SetupError
-from reportgen.local import protocols, render
+from reportgen.local import protocols, render, search
 from reportgen.local.faults import Fault, FaultPlan
 from reportgen.local.mathexpr import ExpressionError
 from reportgen.local.operations import Operations
@@ -72,7 +76,8 @@ WORKER_NICENESS = 10  # added to the render workers' niceness: the event loop co
 
 log = logging.getLogger("reportgen.local")
 
-# Draws a widget; when stored data is to be drawn it comes second, one entry per row (see render.render_png).
+# Draws a widget; when stored data is to be drawn it comes second, one entry per row, and SEARCH's answers
+# come as `search=` (see render.render_png).
 Renderer = Callable[..., bytes]
 T = TypeVar("T")
 
@@ -135,21 +140,22 @@ class StandIn:
 
     async def answer(self, request: web.Request) -> web.Response:
         """Answer one AWS API request."""
-        protocol = protocols.detect(request.headers)
+        protocol = protocols.detect(request.headers, request.path)
         request_id = str(uuid.uuid4())
         key = protocols.access_key(request.headers, request.query)
         counts = self.counts.setdefault(key, _Counts())
         counts.requests += 1
         # The rate limit goes first, before anything that awaits: it stamps the request with the time it
         # runs, and any wait (reading the body) would make that later than when the client sent it. JSON
-        # names the operation in a header; a query request may name it only in its body, read first.
-        named = protocol.operation(request.headers, request.query)
+        # names the operation in a header and CBOR in the path; a query request may name it only in its
+        # body, read first.
+        named = protocol.operation(request.headers, request.query, request.path)
         if named == OPERATION and not self.limiter.try_acquire(key):
             counts.throttled += 1
             return _response(protocol.encode_error(_THROTTLED, request_id))
         body = await request.read()
         try:
-            call = protocol.decode(request.headers, request.query, body)
+            call = protocol.decode(request.headers, request.query, body, request.path)
             if named is None and call.operation == OPERATION and not self.limiter.try_acquire(key):
                 counts.throttled += 1
                 return _response(protocol.encode_error(_THROTTLED, request_id))
@@ -192,18 +198,34 @@ class StandIn:
             widget = parse_widget(text, now=datetime.fromtimestamp(self.wall_clock(), UTC))
         except WidgetError as exc:
             raise ServiceError("InvalidParameterValue", f"MetricWidget: {exc}") from None
-        fetched = await self._in_store(partial(self._store_operations().widget_series, widget))
         try:
-            return await self._render(widget, fetched)
+            fetched, answers = await self._in_store(partial(self._stored, widget))
+            return await self._render(widget, fetched, answers)
         except (WidgetError, ExpressionError) as exc:  # found only with the data: metric math that cannot run
             raise ServiceError("InvalidParameterValue", f"MetricWidget: {exc}") from None
 
-    async def _render(self, widget: Widget, fetched: tuple[Series | None, ...] | None) -> bytes:
+    def _stored(self, widget: Widget) -> tuple[tuple[Series | None, ...] | None, search.Answers | None]:
+        """What ``widget`` draws from the store (run on its thread): its rows' stored series, and the answers
+        to its SEARCH expressions, or None for each that it does not need."""
+        operations = self._store_operations()
+        fetched = operations.widget_series(widget)
+        if not any(row.expression is not None and "SEARCH" in row.expression for row in widget.metrics):
+            return fetched, None
+        # Running the widget's math on no data asks SEARCH just what drawing it will: its arguments are
+        # literals and the query's period, never data.
+        recorder = search.Recorder(operations.widget_search(widget))
+        render.row_series(widget, [_NO_DATA] * len(widget.metrics), search=recorder)
+        return fetched, recorder.answers
+
+    async def _render(self, widget: Widget, fetched: tuple[Series | None, ...] | None,
+                      answers: search.Answers | None) -> bytes:
         executor = self._executor
         if executor is None:
             raise RuntimeError("the stand-in is not started")
-        # Without stored data the renderer gets the widget alone, as it always has.
+        # Without stored data or SEARCH the renderer gets the widget alone, as it always has.
         job = partial(self.renderer, widget) if fetched is None else partial(self.renderer, widget, fetched)
+        if answers is not None:
+            job = partial(job, search=answers)
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, job)
         except BrokenExecutor:
@@ -241,6 +263,7 @@ class StandIn:
 
 _STANDIN = web.AppKey("standin", StandIn)
 _THROTTLED = ServiceError("Throttling", "Rate exceeded")
+_NO_DATA = Series(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), None)
 
 
 def create_app(*, rate_limit: float = DEFAULT_RATE_LIMIT, workers: int | None = None,
@@ -268,6 +291,7 @@ def create_app(*, rate_limit: float = DEFAULT_RATE_LIMIT, workers: int | None = 
     app.router.add_delete(f"{CONTROL}/faults", _clear_faults)
     app.router.add_post("/", _api)
     app.router.add_get("/", _api)
+    app.router.add_post("/service/{service}/operation/{operation}", _api)
     return app
 
 

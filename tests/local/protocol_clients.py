@@ -9,10 +9,12 @@ from typing import Any
 
 import boto3
 import botocore.session
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
 from botocore.config import Config
 from botocore.loaders import create_loader
 
-PROTOCOLS = ("json", "query")
+PROTOCOLS = ("json", "query", "smithy-rpc-v2-cbor")
 
 
 def data_path_for(protocol: str, directory: Path) -> Path:
@@ -34,3 +36,13 @@ def boto3_client(endpoint_url: str, protocol: str, directory: Path, access_key: 
     return boto3.Session(botocore_session=session).client(
         "cloudwatch", region_name="us-east-1", endpoint_url=endpoint_url, aws_access_key_id=access_key,
         aws_secret_access_key="testing", config=Config(**config))
+
+
+def aio_client(endpoint_url: str, protocol: str, directory: Path, access_key: str = "testing", **config: Any) -> Any:
+    """An aiobotocore CloudWatch client for ``endpoint_url`` that speaks ``protocol``: ``async with`` it."""
+    session = AioSession()
+    session.set_config_variable("data_path", str(data_path_for(protocol, directory)))
+    config.setdefault("retries", {"total_max_attempts": 1})
+    return session.create_client(
+        "cloudwatch", region_name="us-east-1", endpoint_url=endpoint_url, aws_access_key_id=access_key,
+        aws_secret_access_key="testing", config=AioConfig(**config))
