@@ -9,8 +9,7 @@ Two kinds of widget, drawn from deterministic synthetic data over one UTC day, s
             horizontal annotations (a line shaded above, a band) and a vertical one shaded after
 
 Every request is numbered into its widget's title and instance ids, so each draws other data under other
-labels, as the widgets of a report do: what the renderer keeps between requests (text it has laid out)
-helps only where it would help a real run.
+labels, as the widgets of a report do: nothing a renderer might keep between requests can flatter it.
 
 The rate is measured end to end: a stand-in started as ``run --local`` starts it (its own process, one
 render worker per CPU), reached over HTTP by an aiobotocore client made by ``reportgen.aws``, with
