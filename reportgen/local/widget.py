@@ -9,7 +9,6 @@ Everything CloudWatch would refuse raises ``WidgetError`` with a message that na
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -28,6 +27,7 @@ from reportgen.model import (
     MIN_WIDGET_PIXELS,
 )
 from reportgen.periods import parse_duration
+from reportgen.schema import did_you_mean
 
 DEFAULT_START, DEFAULT_END = "-PT3H", "P0D"
 DEFAULT_STAT, DEFAULT_PERIOD = "Average", 300
@@ -479,7 +479,7 @@ def _optional_str(value: Any, where: str) -> str | None:
 
 def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
     if value not in choices:
-        hint = _did_you_mean(value, choices) if isinstance(value, str) else ""
+        hint = did_you_mean(value, sorted(choices)) if isinstance(value, str) else ""
         raise WidgetError(f"`{where}` is {value!r}: expected one of {', '.join(choices)}{hint}")
     return str(value)
 
@@ -502,12 +502,7 @@ def _check_keys(doc: dict[str, Any], known: frozenset[str] | set[str], where: st
             if where == "MetricWidget" and key == "properties":
                 raise WidgetError("`properties` is not a MetricWidget key: "
                                   "pass the contents of a dashboard widget's `properties`")
-            raise WidgetError(f"`{where}`: `{key}` is not a {what}{_did_you_mean(key, known)}")
-
-
-def _did_you_mean(word: str, choices: frozenset[str] | set[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, sorted(choices), n=1)
-    return f"; did you mean `{close[0]}`?" if close else ""
+            raise WidgetError(f"`{where}`: `{key}` is not a {what}{did_you_mean(key, sorted(known))}")
 
 
 def _is_int(value: Any) -> bool:
