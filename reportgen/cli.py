@@ -94,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--endpoint-url", type=_endpoint_url, metavar="URL",
                        help="a CloudWatch endpoint, e.g. a running stand-in")
     where.add_argument("--local", action="store_true", help="start the local CloudWatch stand-in for this run")
+    where.add_argument("--local-data", type=_metric_store, metavar="FILE",
+                       help="like --local, drawing the metrics stored in FILE (see `reportgen local seed`)")
     run.add_argument("--timeout", type=_positive, default=RetryPolicy.timeout, metavar="SECONDS",
                      help="time limit for one request (default: %(default)s)")
     run.add_argument("--attempts", type=int, choices=range(1, 21), default=RetryPolicy.attempts, metavar="N",
@@ -132,6 +134,14 @@ def _endpoint_url(text: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise argparse.ArgumentTypeError(f"not an http(s) URL: {text!r}")
     return text
+
+
+def _metric_store(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():  # the stand-in would make an empty store, and every graph would be synthetic
+        raise argparse.ArgumentTypeError(f"no metric store at {text!r}; make one with "
+                                         f"`reportgen local seed --data {text}`")
+    return path
 
 
 def _output_folder(out: Path) -> None:
@@ -188,10 +198,11 @@ async def _run_async(plans: list[ReportPlan], options: argparse.Namespace, polic
     main_task = asyncio.current_task()
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    if not options.local:
+    if not (options.local or options.local_data):
         return await run_reports(plans, options.out, generated_at=now, endpoint_url=options.endpoint_url,
                                  policy=policy, progress=progress)
-    async with local_standin() as standin:
+    data = ["--data", str(options.local_data)] if options.local_data else []
+    async with local_standin(*data) as standin:
         return await standin.supervise(run_reports(plans, options.out, generated_at=now, local=True,
                                                    endpoint_url=standin.endpoint_url, policy=policy,
                                                    progress=progress))

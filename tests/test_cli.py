@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from pypdf import PdfReader
 
 from reportgen.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_UNEXPECTED, main
 from reportgen.local import BackgroundStandIn
+from reportgen.local.store import MetricKey, MetricStore
 
 SPEC = """\
 report: {report}
@@ -92,6 +97,7 @@ def test_quiet_success_prints_nothing(standin: BackgroundStandIn, tmp_path: Path
     (["run", "--timeout", "nan"], "not a positive number"),
     (["run", "--endpoint-url", "notaurl"], "not an http(s) URL"),
     (["run", "--local", "--endpoint-url", "http://127.0.0.1:1"], "not allowed with argument"),
+    (["run", "--local-data", "no-such-store.db"], "no metric store at 'no-such-store.db'; make one with"),
 ])
 def test_bad_arguments_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
@@ -107,6 +113,35 @@ def test_run_local_starts_and_stops_its_own_standin(tmp_path: Path) -> None:
     assert done.returncode == EXIT_OK, done.stderr
     assert "0 failed, 0 throttled" in done.stdout
     assert len(list(tmp_path.glob("cli-report-*.pdf"))) == 1
+
+
+def test_run_local_data_draws_the_stored_metrics(tmp_path: Path) -> None:
+    store_path = tmp_path / "metrics.db"
+    store = MetricStore(str(store_path))
+    minutes = range(int(datetime(2026, 11, 24, tzinfo=UTC).timestamp()),
+                    int(datetime(2026, 11, 27, tzinfo=UTC).timestamp()), 60)
+    store.add_values(MetricKey.of("AWS/EC2", "CPUUtilization", [("InstanceId", "i-1")]), "Percent",
+                     list(minutes), [42.0] * len(minutes), published=0)
+    store.close()
+    spec = write_spec(tmp_path, profile="cli-local-data")
+
+    def graphs(*where: str) -> set[bytes]:
+        out = tmp_path / where[0].lstrip("-")
+        assert main(["run", str(spec), "--out", str(out), "--date", "2026-11-25", "-q", *where]) == EXIT_OK
+        return {image.data for image in PdfReader(out / "cli-report-2026-11-25.pdf").pages[0].images}
+
+    stored, synthetic = graphs("--local-data", str(store_path)), graphs("--local")
+    # Only the CPU graph has stored data; the other one is the same synthetic picture in both runs.
+    (cpu,) = stored - synthetic
+    assert len(stored & synthetic) == 1
+    # A constant 42 is one flat line: every column of the plot has its line on the same row.
+    flat = Image.open(io.BytesIO(cpu)).convert("L")
+    assert len({_darkest_row(flat, x) for x in range(flat.width // 3, flat.width * 2 // 3, 10)}) == 1
+
+
+def _darkest_row(image: Image.Image, x: int) -> int:
+    column = [image.getpixel((x, y)) for y in range(image.height // 5, image.height * 4 // 5)]
+    return column.index(min(column))
 
 
 def test_local_without_its_extra_says_what_to_install() -> None:
