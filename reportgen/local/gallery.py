@@ -16,12 +16,16 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from reportgen.files import write_atomic
+from reportgen.local.operations import Operations
 from reportgen.local.render import render_png
+from reportgen.local.seed import seed
+from reportgen.local.store import MetricStore
 from reportgen.local.widget import parse_widget
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -32,6 +36,7 @@ _ALB = ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/web/1a2b"]
 _LATENCY = ["AWS/ApiGateway", "Latency", "ApiName", "orders"]
 _DAY = {"start": "2026-11-25T00:00:00Z", "end": "2026-11-26T00:00:00Z"}
 _NODATA = ["Custom/App", "NoDataYet", "Service", "checkout"]
+_SEEDED_LATENCY = ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", "app/prod-web/50dc6c495c0c9188"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Exhibit:
     name: str
     caption: str
     widget: dict[str, Any]
+    stored: bool = False  # drawn from a store seeded with ``local seed``'s estate, as ``serve --data`` would
 
 
 EXHIBITS: tuple[Exhibit, ...] = (
@@ -172,6 +178,38 @@ EXHIBITS: tuple[Exhibit, ...] = (
                 ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", "app/web/1a2b",
                  {"id": "errors", "stat": "Sum", "visible": False}],
                 [".", "RequestCount", ".", ".", {"id": "requests", "stat": "Sum", "visible": False}]]}),
+    Exhibit("math-metrics-sum", "`SUM(METRICS())`: the total of the three load balancers above their own lines.",
+            {"title": "Total requests", "stat": "Sum", "metrics": [
+                [{"expression": "SUM(METRICS())", "label": "All load balancers", "id": "total"}],
+                [*_ALB, {"id": "web"}], ["...", "app/api/3c4d", {"id": "api"}],
+                ["...", "app/admin/5e6f", {"id": "admin"}]]}),
+    Exhibit("math-if-fill", "`IF(cpu > 41, requests)` has no points while the CPU is lower (the console joins the "
+            "points either side); `FILL` fills them with 1000, the last value before (`REPEAT`), a straight line "
+            "(`LINEAR`).",
+            {"title": "IF and FILL", "metrics": [
+                [*_CPU, {"id": "cpu", "visible": False}], [*_ALB, {"id": "requests", "visible": False}],
+                [{"expression": "IF(cpu > 41, requests)", "label": "IF(cpu > 41, requests)", "id": "busy"}],
+                [{"expression": "FILL(busy, 1000)", "label": "FILL(busy, 1000)", "id": "value"}],
+                [{"expression": "FILL(busy, REPEAT)", "label": "FILL(busy, REPEAT)", "id": "repeat"}],
+                [{"expression": "FILL(busy, LINEAR)", "label": "FILL(busy, LINEAR)", "id": "linear"}]]}),
+    Exhibit("math-rate-running-sum", "`RUNNING_SUM` of the requests, and its `RATE` of change per second on the "
+            "right axis: the requests per second again.",
+            {"title": "RUNNING_SUM and RATE", "stat": "Sum", "metrics": [
+                [*_ALB, {"id": "requests", "visible": False}],
+                [{"expression": "RUNNING_SUM(requests)", "label": "requests so far", "id": "total"}],
+                [{"expression": "RATE(total)", "label": "RATE(total)", "id": "rate", "yAxis": "right"}]]}),
+    Exhibit("math-anomaly-band", "`ANOMALY_DETECTION_BAND(m1, 2)`: a shaded band two deviations wide.",
+            {"title": "Anomaly detection band", "start": "-P2D", "period": 900, "metrics": [
+                [*_ALB, {"id": "m1"}],
+                [{"expression": "ANOMALY_DETECTION_BAND(m1, 2)", "label": "expected", "id": "band"}]]}),
+    Exhibit("stored-search", "Stored data (`local seed`): `SEARCH` finds every instance's CPUUtilization in the "
+            "store and draws one line each.", {"title": "SEARCH over the store", "metrics": [
+                [{"expression": "SEARCH('{AWS/EC2,InstanceId} MetricName=\"CPUUtilization\"', 'Average', 300)",
+                  "id": "cpu"}]]}, stored=True),
+    Exhibit("stored-percentiles", "Stored data: p50, p90, p99 and TM(10%:90%) of the load balancer's seeded "
+            "response times, computed from the stored samples.", {"title": "Response time from the store", "metrics": [
+                [*_SEEDED_LATENCY, {"stat": "p99"}], [*_SEEDED_LATENCY, {"stat": "p90"}],
+                [*_SEEDED_LATENCY, {"stat": "TM(10%:90%)"}], [*_SEEDED_LATENCY, {"stat": "p50"}]]}, stored=True),
     Exhibit("annotations-horizontal", "Horizontal annotations: a line with `fill: above`, one with `fill: below`, a "
             "band; labels and colours.",
             {"title": "Horizontal annotations", "metrics": [_CPU], "annotations": {"horizontal": [
@@ -213,7 +251,19 @@ EXHIBITS: tuple[Exhibit, ...] = (
 
 def render_exhibit(exhibit: Exhibit) -> bytes:
     """The exhibit's PNG, drawn as the stand-in would draw it at ``NOW``."""
-    return render_png(parse_widget(json.dumps(exhibit.widget), now=NOW))
+    widget = parse_widget(json.dumps(exhibit.widget), now=NOW)
+    if not exhibit.stored:
+        return render_png(widget)
+    operations = _seeded()
+    return render_png(widget, operations.widget_series(widget), search=operations.widget_search(widget))
+
+
+@cache
+def _seeded() -> Operations:
+    """The seeded estate's last day before ``NOW``, in memory: enough for every stored exhibit's window."""
+    store = MetricStore()
+    seed(store, NOW - timedelta(days=1), NOW, published=NOW.timestamp())
+    return Operations(store, clock=NOW.timestamp)
 
 
 def contact_sheet(pictures: Sequence[tuple[Exhibit, bytes | str]]) -> bytes:
