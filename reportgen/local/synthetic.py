@@ -5,10 +5,29 @@ point has the same value in every window that contains it, so the same request a
 
 The data is made the way CloudWatch keeps it: a metric has a value each minute, and a point of a longer
 period aggregates the minutes in it. Average is their mean and Sum the mean times the number of minutes
-(SampleCount); Maximum and Minimum are the extremes reached within them; a percentile is the mean of the
-minutes' own percentiles (for whole-number metrics, the percentile of the minute values). So at every
-point Minimum ≤ pNN ≤ Maximum, percentiles rise with NN and Minimum ≤ Average ≤ Maximum. A period longer
-than an hour samples 60 evenly spaced minutes.
+(SampleCount). Within a minute the values spread lognormally about its mean v, X = v·exp(σZ − σ²/2), and
+reach from 2–3σ below it to 2.5–3.5σ above: Maximum and Minimum are the extremes reached within the
+point's minutes, and a percentile is the mean of the minutes' own percentiles, kept within their reach.
+
+The statistics that keep the samples between two bounds (CloudWatch's TM, TC, TS, WM, PR and IQM, as
+``aggregate`` computes them on stored data) follow from the same distribution in closed form. A bound
+cuts each minute at a z-score: a percentage a at Φ⁻¹(a), a value x at (ln(x/v) + σ²/2)/σ, and a value
+beyond the minute's reach keeps or drops that whole tail; a missing bound leaves its end open. Between
+cuts z_a < z_b lie Φ(z_b) − Φ(z_a) of the minute's samples, and E[X; within] = v·(Φ(z_b − σ) − Φ(z_a − σ)).
+TC is the kept share times SampleCount and PR that share in percent; TM is the kept sum over the kept
+count (each minute's part kept between its values at the cuts, as its percentiles are), NaN where nothing
+is kept; TS = TM × TC; WM adds the tails at the cuts' values (for a value bound, the bound itself). With
+percentage bounds every minute keeps b − a of its samples, so TM(a%:b%) is the mean of the minutes'
+(Φ(z_b − σ) − Φ(z_a − σ))·v/(b − a).
+
+For whole-number metrics (events, hosts, messages) the minute values are the samples: a percentile is
+the percentile of the minute values, and the bounded statistics are computed on them as CloudWatch
+computes them on stored data.
+
+So at every point Minimum ≤ pNN ≤ Maximum, percentiles rise with NN, Minimum ≤ Average ≤ Maximum,
+p_a ≤ TM(a%:b%) ≤ p_b and p_a ≤ WM(a%:b%) ≤ p_b, TM(0%:100%) = WM(0%:100%) = Average, IQM = TM(25%:75%),
+TM(a%:b%) narrows to p50 as a and b close in on 50, 0 ≤ PR ≤ 100, TC ≤ SampleCount and TS = TM × TC.
+A period longer than an hour samples 60 evenly spaced minutes.
 
 A table matches the row's namespace, metric name and dimensions to a shape: its unit, level, daily and
 weekly rhythm, drift, noise, incidents and spread (latency in milliseconds for API Gateway and in seconds
@@ -25,11 +44,13 @@ import math
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from fractions import Fraction
 from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
 
+from reportgen.local.aggregate import Bound, Floats, Periods, Statistic, compute, parse_statistic
 from reportgen.local.widget import MetricRow
 
 # Graphs stay readable and fast up to this many points (a week at 5 minutes fits); like the console's
@@ -150,8 +171,10 @@ _SHAPES: tuple[tuple[re.Pattern[str], _Shape], ...] = tuple(
     (r"iops|ops", _Shape("Count/Second", 300, daily=0.5, wander=0.2, jitter=0.1)),
 ))
 _GENERIC = _Shape(None, 50, daily=0.3, wander=0.2, jitter=0.1)
-_PERCENTILE = re.compile(r"^p(\d+(?:\.\d+)?)$")
 _NORMAL = NormalDist()
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+_BOUNDED = ("TM", "WM", "TC", "TS", "PR")  # the statistics that keep the samples between two bounds
+_STATISTIC_UNITS = {"SampleCount": "Count", "TC": "Count", "PR": "Percent"}  # else the metric's unit
 
 
 @dataclass(frozen=True)
@@ -180,8 +203,9 @@ def series(row: MetricRow, start: datetime, end: datetime) -> Series:
     period = effective_period(row.period, start, end)
     first = math.ceil(start.timestamp() / period) * period
     timestamps = np.arange(first, end.timestamp(), period, dtype=np.int64)
-    unit = "Count" if row.stat == "SampleCount" else shape.unit
-    return Series(timestamps, _values(shape, row, timestamps, period), unit)
+    statistic = parse_statistic(row.stat)
+    unit = _STATISTIC_UNITS.get(statistic.kind, shape.unit)
+    return Series(timestamps, _values(shape, row, statistic, timestamps, period), unit)
 
 
 def _shape_for(row: MetricRow) -> _Shape:
@@ -189,9 +213,10 @@ def _shape_for(row: MetricRow) -> _Shape:
     return next((shape for pattern, shape in _SHAPES if pattern.search(key)), _GENERIC)
 
 
-def _values(shape: _Shape, row: MetricRow, t: npt.NDArray[np.int64], period: int) -> npt.NDArray[np.float64]:
+def _values(shape: _Shape, row: MetricRow, statistic: Statistic, t: npt.NDArray[np.int64],
+            period: int) -> npt.NDArray[np.float64]:
     samples = max(period / 60, 1.0)  # one value a minute, as most AWS metrics publish
-    if row.stat == "SampleCount":
+    if statistic.kind == "SampleCount":
         return np.full(len(t), samples)
     per_point = max(1, min(period // 60, _MINUTES_PER_POINT))
     minutes = t[:, None] + (period // per_point) * np.arange(per_point)  # points × sampled minutes
@@ -199,11 +224,13 @@ def _values(shape: _Shape, row: MetricRow, t: npt.NDArray[np.int64], period: int
     shared = _seed(row.namespace, shape.family or row.name, dimensions)  # rhythm, drift, incidents, rounding
     own = _seed(row.namespace, row.name, dimensions)                    # noise and spread
     values = _minute_values(shape, shared, own, minutes)
+    if statistic.kind in _BOUNDED:
+        return _bounded(shape, statistic, values, own, minutes, samples)
     if shape.complement is None:
-        return _aggregate(shape, row.stat, values, own, minutes, samples)
+        return _aggregate(shape, statistic, values, own, minutes, samples)
     # The statistics of complement − x are complement − the mirrored statistics of x.
-    top = shape.complement * (samples if row.stat == "Sum" else 1)
-    return top - _aggregate(shape, _mirrored(row.stat), values, own, minutes, samples)
+    top = shape.complement * (samples if statistic.kind == "Sum" else 1)
+    return top - _aggregate(shape, _mirrored(statistic, shape.complement), values, own, minutes, samples)
 
 
 def _minute_values(shape: _Shape, shared: int, own: int, t: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
@@ -228,37 +255,145 @@ def _minute_values(shape: _Shape, shared: int, own: int, t: npt.NDArray[np.int64
     return np.floor(values + _uniform(shared ^ 0xD0, t)) if shape.whole else values
 
 
-def _aggregate(shape: _Shape, stat: str, minutes: npt.NDArray[np.float64], own: int,
-               t: npt.NDArray[np.int64], samples: float) -> npt.NDArray[np.float64]:
-    """``stat`` of each row of ``minutes`` (a point's sampled minute values, taken at times ``t``)."""
-    if stat == "Sum":
+def _aggregate(shape: _Shape, statistic: Statistic, minutes: Floats, own: int, t: npt.NDArray[np.int64],
+               samples: float) -> Floats:
+    """``statistic`` (a basic one or a percentile) of each row of ``minutes`` (a point's sampled minute
+    values, taken at times ``t``)."""
+    if statistic.kind == "Sum":
         total = np.asarray(minutes.mean(axis=1) * samples)
         return np.round(total) if shape.whole else total
-    percentile = _PERCENTILE.match(stat)
-    if not percentile and stat not in ("Maximum", "Minimum"):
-        return np.asarray(minutes.mean(axis=1))  # Average, and the rarer statistics that sit near it
-    if shape.whole:  # a whole-number metric's statistics are of its minute values
-        low = high = minutes
-    else:  # within a minute the values spread lognormally around the minute's mean
-        sigma, shift = shape.sigma, shape.sigma ** 2 / 2
-        high = np.minimum(minutes * np.exp(sigma * (2.5 + _uniform(own ^ 0xC1, t)) - shift),
-                          shape.ceiling if shape.ceiling is not None else np.inf)
-        low = minutes * np.exp(-sigma * (2.0 + _uniform(own ^ 0xC2, t)) - shift)
-    if not percentile:
-        return np.asarray(high.max(axis=1) if stat == "Maximum" else low.min(axis=1))
-    q = min(float(percentile.group(1)) / 100, 1.0)
+    if statistic.kind == "Average":
+        return np.asarray(minutes.mean(axis=1))
+    low, high = _reach(shape, minutes, own, t)
+    if statistic.kind != "p":
+        return np.asarray(high.max(axis=1) if statistic.kind == "Maximum" else low.min(axis=1))
+    assert statistic.high is not None
+    q = float(statistic.high.value) / 100
     if shape.whole:
-        return np.quantile(minutes, q, axis=1, method="inverted_cdf")
-    z = _NORMAL.inv_cdf(min(max(q, 1e-4), 1 - 1e-4))
-    return np.asarray(np.clip(minutes * math.exp(sigma * z - shift), low, high).mean(axis=1))
+        return np.asarray(np.quantile(minutes, q, axis=1, method="inverted_cdf"))
+    return np.asarray(_at(shape.sigma, _z_of(q), minutes, low, high).mean(axis=1))
 
 
-def _mirrored(stat: str) -> str:
-    """The statistic of x that gives ``stat`` of c − x."""
-    percentile = _PERCENTILE.match(stat)
-    if percentile:
-        return f"p{100 - min(float(percentile.group(1)), 100.0):g}"
-    return {"Maximum": "Minimum", "Minimum": "Maximum"}.get(stat, stat)
+def _reach(shape: _Shape, minutes: Floats, own: int, t: npt.NDArray[np.int64]) -> tuple[Floats, Floats]:
+    """The lowest and highest value each minute reaches: for a whole-number metric its value; else within
+    the minute the values spread lognormally around its mean, and reach 2 to 3σ below and 2.5 to 3.5σ above."""
+    if shape.whole:
+        return minutes, minutes
+    sigma, shift = shape.sigma, shape.sigma ** 2 / 2
+    high = np.minimum(minutes * np.exp(sigma * (2.5 + _uniform(own ^ 0xC1, t)) - shift),
+                      shape.ceiling if shape.ceiling is not None else np.inf)
+    low = minutes * np.exp(-sigma * (2.0 + _uniform(own ^ 0xC2, t)) - shift)
+    return low, high
+
+
+def _bounded(shape: _Shape, statistic: Statistic, minutes: Floats, own: int, t: npt.NDArray[np.int64],
+             samples: float) -> Floats:
+    """TM, WM, TC, TS or PR of each row of ``minutes``."""
+    if shape.whole:  # the minute values are the samples: compute it as CloudWatch does
+        values = minutes if shape.complement is None else shape.complement - minutes
+        return compute(statistic, _periods(values, t[:, 0], samples))
+    mirror = shape.complement
+    kept, mean, winsorized = _trimmed(shape.sigma, statistic if mirror is None else _mirrored(statistic, mirror),
+                                      minutes, *_reach(shape, minutes, own, t))
+    if mirror is not None:  # complement − x keeps the samples the mirrored bounds keep of x
+        mean, winsorized = mirror - mean, mirror - winsorized
+    match statistic.kind:
+        case "TC":
+            return kept * samples
+        case "PR":
+            return 100 * kept
+        case "TM":
+            return mean
+        case "WM":
+            return winsorized
+    return np.where(kept > 0, mean * kept * samples, 0.0)  # TS
+
+
+def _trimmed(sigma: float, statistic: Statistic, v: Floats, low: Floats, high: Floats) -> tuple[Floats, Floats, Floats]:
+    """Per point: the fraction of its samples within the bounds, their mean, and the winsorized mean.
+
+    Each minute's values are X = v·exp(σZ − σ²/2) for its mean ``v``, reaching from ``low`` to ``high``.
+    A bound cuts a minute at a z-score; one beyond the minute's reach keeps or drops that whole tail.
+    """
+    z_low, cut_low = _cut(statistic.low, sigma, v, low, high, upper=False)
+    z_high, cut_high = _cut(statistic.high, sigma, v, low, high, upper=True)
+    below = _phi(z_low)
+    within = np.broadcast_to(np.maximum(_phi(z_high) - below, 0.0), v.shape)  # percent bounds: alike in each
+    above = 1 - np.maximum(_phi(z_high), below)
+    part = v * np.maximum(_phi(z_high - sigma) - _phi(z_low - sigma), 0.0)  # E[X; within the bounds]
+    # A minute's trimmed mean stays between its values at the cuts, as its percentiles stay within its reach …
+    means = np.clip(np.divide(part, within, out=v.copy(), where=within > 0),
+                    np.clip(cut_low, low, high), np.clip(cut_high, low, high))
+    kept = within.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        mean = (within * means).sum(axis=1) / kept  # NaN where nothing is kept, as in CloudWatch
+    # … and its winsorized mean between its reach clipped to the cuts.
+    winsorized = np.clip(part + _tail(below, cut_low) + _tail(above, cut_high),
+                         np.clip(low, cut_low, cut_high), np.clip(high, cut_low, cut_high))
+    return kept / v.shape[1], mean, winsorized.mean(axis=1)
+
+
+def _cut(bound: Bound | None, sigma: float, v: Floats, low: Floats, high: Floats, *,
+         upper: bool) -> tuple[float | Floats, Floats]:
+    """Where ``bound`` cuts each minute: the z-score of its lognormal values, and the value the samples
+    beyond the cut take when winsorized (for a percentage, the minute's percentile; else the bound)."""
+    if bound is None:
+        return (math.inf, np.full_like(v, math.inf)) if upper else (-math.inf, np.full_like(v, -math.inf))
+    if bound.percent:
+        z = _z_of(float(bound.value) / 100)
+        return z, _at(sigma, z, v, low, high)
+    x = float(bound.value)
+    inside = (low <= x) & (x < high)  # so v > 0 and σ > 0 there
+    ratio = np.divide(x, v, out=np.ones_like(v), where=inside)
+    z_inside = (np.log(ratio) + sigma ** 2 / 2) / (sigma or 1.0)
+    return np.where(inside, z_inside, np.where(x < low, -math.inf, math.inf)), np.full_like(v, x)
+
+
+def _tail(share: Floats, value: Floats) -> Floats:
+    """``share`` × ``value``: what a winsorized tail adds to the mean (nothing beyond an open end)."""
+    return np.multiply(share, value, out=np.zeros_like(value), where=share > 0)
+
+
+def _at(sigma: float, z: float | Floats, v: Floats, low: Floats, high: Floats) -> Floats:
+    """Each minute's value at z-score ``z``, within its reach."""
+    return np.clip(v * np.exp(sigma * np.clip(z, -40.0, 40.0) - sigma ** 2 / 2), low, high)
+
+
+def _phi(z: float | Floats) -> Floats:
+    """The standard normal CDF, elementwise."""
+    return np.asarray(_ERFC(-np.asarray(z) / math.sqrt(2)), dtype=np.float64) / 2
+
+
+def _z_of(fraction: float) -> float:
+    """The z-score below which ``fraction`` of a normal distribution lies."""
+    return -math.inf if fraction <= 0 else math.inf if fraction >= 1 else _NORMAL.inv_cdf(fraction)
+
+
+def _periods(values: Floats, starts: npt.NDArray[np.int64], samples: float) -> Periods:
+    """Each row of ``values`` as a period of samples, each sampled minute standing for its share of them."""
+    ordered = np.sort(values, axis=1)
+    weights = np.full(values.shape[1], samples / values.shape[1])
+    return Periods(starts=starts, count=np.full(len(values), samples), sum=ordered @ weights,
+                   minimum=ordered[:, 0], maximum=ordered[:, -1], values=[(row, weights) for row in ordered])
+
+
+def _mirrored(statistic: Statistic, top: float) -> Statistic:
+    """The statistic of x from which ``statistic`` of top − x follows: for a bounded one, the statistic
+    that keeps the same samples of x (a percentage a of top − x is 100 − a of x, a value v is top − v)."""
+    if statistic.kind in ("Maximum", "Minimum"):
+        kind = "Minimum" if statistic.kind == "Maximum" else "Maximum"
+        return Statistic(kind, kind)
+    if statistic.kind == "p":
+        return replace(statistic, high=_flipped(statistic.high, top))
+    if statistic.kind in _BOUNDED:
+        return replace(statistic, low=_flipped(statistic.high, top), high=_flipped(statistic.low, top))
+    return statistic
+
+
+def _flipped(bound: Bound | None, top: float) -> Bound | None:
+    if bound is None:
+        return None
+    return Bound((100 if bound.percent else Fraction(top)) - bound.value, bound.percent)
 
 
 def _month_to_date(shape: _Shape, key: int, t: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from reportgen.local.synthetic import MAX_POINTS, effective_period, series
+from reportgen.local.aggregate import Periods, compute, parse_statistic
+from reportgen.local.synthetic import MAX_POINTS, _trimmed, effective_period, series
 from reportgen.local.widget import MetricRow
 
 END = datetime(2026, 11, 26, tzinfo=UTC)
@@ -57,6 +58,12 @@ def test_values_are_plausible_for_the_metric(name: str, stat: str, unit: str | N
     assert low <= data.values.min() and data.values.max() <= high
 
 
+@pytest.mark.parametrize(("stat", "unit"), [("TC(:0.5)", "Count"), ("PR(:0.5)", "Percent"), ("TS(:0.5)", "Seconds"),
+                                          ("TM(10%:90%)", "Seconds"), ("WM(:0.5)", "Seconds")])
+def test_trimmed_counts_are_counts_and_ranks_are_percentages(stat: str, unit: str) -> None:
+    assert series(row("TargetResponseTime", stat, namespace="AWS/ApplicationELB"), WEEK, END).unit == unit
+
+
 def test_error_counts_are_small_integers_with_rare_bursts() -> None:
     values = series(row("HTTPCode_Target_5XX_Count", "Sum", namespace="AWS/ApplicationELB"), WEEK, END).values
     assert np.array_equal(values, np.round(values)) and values.min() == 0
@@ -71,21 +78,117 @@ def ordered(*arrays: np.ndarray) -> bool:
     return all(np.all(lower <= upper + 1e-9 * np.abs(upper)) for lower, upper in zip(arrays, arrays[1:]))
 
 
-@pytest.mark.parametrize("period", [60, 300, 3600, 86_400])
-@pytest.mark.parametrize(("namespace", "name"), [
+# Every kind of shape: skewed and narrow spreads, whole numbers, complements, a ceiling, a held value.
+SHAPES = pytest.mark.parametrize(("namespace", "name"), [
     ("AWS/ApplicationELB", "TargetResponseTime"), ("AWS/EC2", "CPUUtilization"), ("AWS/Lambda", "Errors"),
     ("AWS/ApplicationELB", "HealthyHostCount"), ("AWS/Route53", "HealthCheckPercentageHealthy"),
-    ("AWS/Billing", "EstimatedCharges"), ("AWS/RDS", "FreeStorageSpace"),
+    ("AWS/Billing", "EstimatedCharges"), ("AWS/RDS", "FreeStorageSpace"), ("AWS/Lambda", "Invocations"),
 ])
-def test_statistics_are_consistent_at_every_point(namespace: str, name: str, period: int) -> None:
+PERIODS = pytest.mark.parametrize("period", [60, 300, 3600, 86_400])
+
+
+def statistics(namespace: str, name: str, period: int, *stats: str) -> dict[str, np.ndarray]:
     start = END - timedelta(days=30 if period == 86_400 else 2)
-    data = {stat: series(row(name, stat, period, namespace), start, END).values
-            for stat in (*STATS, "Sum", "SampleCount")}
+    return {stat: series(row(name, stat, period, namespace), start, END).values for stat in stats}
+
+
+@PERIODS
+@SHAPES
+def test_statistics_are_consistent_at_every_point(namespace: str, name: str, period: int) -> None:
+    data = statistics(namespace, name, period, *STATS, "Sum", "SampleCount")
     lowest, *percentiles, highest = (data[stat] for stat in ("Minimum", "p10", "p50", "p90", "p99", "Maximum"))
     assert ordered(lowest, data["Average"], highest)
     assert ordered(lowest, *percentiles, highest)
     assert np.all(data["SampleCount"] == max(period / 60, 1))
     assert np.allclose(data["Sum"], data["Average"] * data["SampleCount"], rtol=1e-9, atol=0.5)  # whole counts round
+
+
+@PERIODS
+@SHAPES
+def test_trimmed_and_winsorized_means_sit_between_their_percentiles(namespace: str, name: str, period: int) -> None:
+    data = statistics(namespace, name, period, "Minimum", "p10", "p25", "p75", "p90", "Maximum", "Average",
+                      "TM(10%:90%)", "WM(10%:90%)", "IQM", "TM(25%:75%)", "TM(0%:100%)", "WM(0%:100%)", "tm90")
+    lowest, p10, p25, p75, p90, highest = (data[s] for s in ("Minimum", "p10", "p25", "p75", "p90", "Maximum"))
+    assert ordered(lowest, p10, data["TM(10%:90%)"], p90, highest)
+    assert ordered(lowest, p10, data["WM(10%:90%)"], p90, highest)
+    assert ordered(p25, data["IQM"], p75) and np.array_equal(data["IQM"], data["TM(25%:75%)"])
+    assert ordered(lowest, data["tm90"], p90)
+    assert np.allclose(data["TM(0%:100%)"], data["Average"], rtol=1e-9, atol=1e-12)
+    assert np.allclose(data["WM(0%:100%)"], data["Average"], rtol=1e-9, atol=1e-12)
+
+
+@PERIODS
+@SHAPES
+def test_trimmed_counts_sums_and_ranks_agree(namespace: str, name: str, period: int) -> None:
+    typical = float(np.median(statistics(namespace, name, period, "Average")["Average"]))
+    for bounds in ("10%:90%", "5%:", f":{typical:.6g}", f"{typical:.6g}:", f"{typical / 2:.6g}:{typical * 2:.6g}"):
+        data = statistics(namespace, name, period, "SampleCount", *(f"{kind}({bounds})" for kind in ("TM", "TC", "TS")))
+        count, mean, kept, total = data.values()
+        assert np.all((0 <= kept) & (kept <= count + 1e-9))
+        assert np.array_equal(np.isnan(mean), kept == 0)  # a trimmed mean of nothing is undefined
+        assert np.allclose(total, np.where(kept > 0, mean * kept, 0), rtol=1e-9, atol=1e-9)
+        if "%" in bounds:
+            share = (0.8 if bounds == "10%:90%" else 0.95)
+            assert np.allclose(kept, share * count, rtol=1e-9)
+        else:  # a percentile rank is the share of samples a trimmed count keeps
+            rank = statistics(namespace, name, period, f"PR({bounds})")[f"PR({bounds})"]
+            assert np.all((0 <= rank) & (rank <= 100)) and np.allclose(rank, 100 * kept / count, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(("namespace", "name"), [("AWS/ApplicationELB", "TargetResponseTime"),
+                                                 ("AWS/EC2", "CPUUtilization"), ("AWS/Lambda", "Invocations")])
+def test_trimmed_mean_narrows_toward_the_median(namespace: str, name: str) -> None:
+    p50 = statistics(namespace, name, 300, "p50")["p50"]  # five minutes a point: whole numbers have a middle one
+    gaps = [np.abs(statistics(namespace, name, 300, f"TM({a}%:{100 - a}%)")[f"TM({a}%:{100 - a}%)"] - p50).mean()
+            for a in (0, 10, 25, 40, 49.9)]
+    assert gaps == sorted(gaps, reverse=True) and gaps[0] > 0
+    assert gaps[-1] <= 1e-3 * np.abs(p50).mean()
+
+
+def test_value_bounds_beyond_every_sample_keep_all_or_nothing() -> None:
+    data = statistics("AWS/ApplicationELB", "TargetResponseTime", 300, "Maximum", "PR(:1000)", "PR(1000:)",
+                      "TC(1000:)", "TS(1000:)", "TM(1000:)", "WM(1000:)", "TM(:1000)", "Average")
+    assert data["Maximum"].max() < 1000
+    assert np.all(data["PR(:1000)"] == 100) and np.all(data["PR(1000:)"] == 0)
+    assert np.all(data["TC(1000:)"] == 0) and np.all(data["TS(1000:)"] == 0) and np.isnan(data["TM(1000:)"]).all()
+    assert np.all(data["WM(1000:)"] == 1000)  # as in CloudWatch, every sample is lifted to the bound
+    assert np.allclose(data["TM(:1000)"], data["Average"], rtol=1e-9)
+
+
+def test_whole_number_bounded_statistics_count_whole_minutes() -> None:
+    """Healthy hosts are 4 − unhealthy ones; TC(:3) counts the minutes in which a host was down."""
+    group = (("TargetGroup", "targetgroup/web/1"), ("LoadBalancer", "app/web/2"))
+    healthy = {stat: series(row("HealthyHostCount", stat, 300, "AWS/ApplicationELB", group), WEEK, END).values
+               for stat in ("Minimum", "PR(:3)", "TC(:3)", "TM(:3)")}
+    down = healthy["Minimum"] <= 3
+    assert down.any() and np.array_equal(healthy["TC(:3)"] > 0, down)
+    assert np.array_equal(healthy["TC(:3)"], np.round(healthy["TC(:3)"]))
+    assert np.array_equal(healthy["PR(:3)"], 100 * healthy["TC(:3)"] / 5)
+    assert ordered(healthy["Minimum"][down], healthy["TM(:3)"][down], np.full(down.sum(), 3.0))
+    assert np.isnan(healthy["TM(:3)"][~down]).all()
+
+
+@pytest.mark.parametrize("stat", ["TM(10%:90%)", "WM(5%:95%)", "IQM", "TC(:0.2)", "TS(0.05:0.2)", "PR(:0.2)"])
+def test_bounded_statistics_are_deterministic(stat: str) -> None:
+    day = series(row("TargetResponseTime", stat, namespace="AWS/ApplicationELB"), END - timedelta(days=1), END)
+    hour = series(row("TargetResponseTime", stat, namespace="AWS/ApplicationELB"), END - timedelta(hours=1), END)
+    assert np.array_equal(day.values[-12:], hour.values, equal_nan=True)
+
+
+@pytest.mark.parametrize("stat", ["TM(10%:90%)", "IQM", "tm99", "TM(40:200)", "TM(:50)", "WM(5%:95%)", "WM(50:100)",
+                                  "WM(:80)", "TC(10%:90%)", "TC(:50)", "TS(10%:90%)", "TS(:50)", "PR(50:100)"])
+def test_closed_forms_match_cloudwatchs_statistics_of_lognormal_samples(stat: str) -> None:
+    """The closed forms mean what aggregate computes on stored samples: here, a million drawn from one minute."""
+    sigma, mean = 0.6, 70.0
+    values = np.sort(mean * np.exp(sigma * np.random.default_rng(7).standard_normal(1_000_000) - sigma ** 2 / 2))
+    stored = Periods(starts=np.zeros(1, np.int64), count=np.array([values.size * 1.0]), sum=np.array([values.sum()]),
+                     minimum=values[:1], maximum=values[-1:], values=[(values, np.ones_like(values))])
+    statistic = parse_statistic(stat)
+    minute = np.array([[mean]])
+    kept, trimmed, winsorized = _trimmed(sigma, statistic, minute, minute * 1e-6, minute * 1e6)
+    closed = {"TM": trimmed, "WM": winsorized, "TC": kept * values.size, "TS": trimmed * kept * values.size,
+              "PR": 100 * kept}[statistic.kind]
+    assert closed[0] == pytest.approx(compute(statistic, stored)[0], rel=5e-3)
 
 
 def test_statistics_are_ordered() -> None:
