@@ -15,6 +15,7 @@ SI-suffixed numbers, local-time ticks, annotations, and "No data available." whe
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 import sys
@@ -61,8 +62,11 @@ MARK = 11    # px, the width of the warning triangle
 ROW = 15     # px per legend row
 _UNIT_SUFFIX = {"Percent": "%", "Seconds": "s", "Milliseconds": "ms", "Bytes": "B", "Count/Second": "/s"}
 _LABEL_PLACEHOLDER = re.compile(r"\$\{(\w+)(?:\('([^']*)'\))?\}")
+_WEEK = 7 * 86400
 _TIME_STEPS = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
-               86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400)
+               86400, 2 * 86400, _WEEK, 2 * _WEEK)
+_MONDAY = 4 * 86400  # 1970-01-01 was a Thursday; weeks start on Monday (ISO 8601)
+_MONTH_STEPS = (1, 2, 3, 6)  # then whole years
 _PIXELS = IdentityTransform()  # Agg's display coordinates: pixels, origin bottom-left
 # matplotlib is not thread-safe and rc_context is process-wide: one render at a time per process.
 _LOCK = threading.Lock()
@@ -718,11 +722,15 @@ def _time_axis(page: _Page, plane: _Plane) -> None:
 
 
 def _time_ticks(start: float, end: float, offset: timedelta, most: int) -> tuple[list[float], list[str]]:
-    """At most ``most`` tick positions on round local times, and their labels."""
+    """At most ``most`` tick positions on round local times, and their labels. Weekly ticks fall on
+    Mondays; a window too long for fortnightly ones is ticked on the 1st of months."""
     span = end - start
-    step = next((s for s in _TIME_STEPS if span / s <= most), math.ceil(span / most / 86400) * 86400)
+    step = next((s for s in _TIME_STEPS if span / s <= most), None)
+    if step is None:
+        return _month_ticks(start, end, offset, most)
     shift = offset.total_seconds()
-    first = math.ceil((start + shift) / step) * step - shift
+    origin = _MONDAY if step % _WEEK == 0 else 0
+    first = math.ceil((start + shift - origin) / step) * step + origin - shift
     positions = [float(p) for p in np.arange(first, end + 1e-6, step)]
     labels = []
     for position in positions:
@@ -732,6 +740,22 @@ def _time_ticks(start: float, end: float, offset: timedelta, most: int) -> tuple
         else:
             labels.append(f"{local:%H:%M:%S}" if step < 60 else f"{local:%H:%M}")
     return positions, labels
+
+
+def _month_ticks(start: float, end: float, offset: timedelta, most: int) -> tuple[list[float], list[str]]:
+    """Ticks at local midnight on the 1st of every n-th month, n the least of 1, 2, 3, 6, 12, 24, … months
+    that gives at most ``most``; n counts from January, so quarters start in January, April, July, October."""
+    begin, finish = (datetime.fromtimestamp(moment, UTC) + offset for moment in (start, end))
+    # Months since year 0: of the first 1st in the window, and of the last.
+    after = begin.year * 12 + begin.month - 1 + (begin != datetime(begin.year, begin.month, 1, tzinfo=UTC))
+    last = finish.year * 12 + finish.month - 1
+    for step in itertools.chain(_MONTH_STEPS, itertools.count(12, 12)):
+        months = range(-(-after // step) * step, last + 1, step)
+        if len(months) <= most:
+            break
+    firsts = [datetime(m // 12, m % 12 + 1, 1, tzinfo=UTC) for m in months]
+    return ([(first - offset).timestamp() for first in firsts],
+            [f"{first:%Y}" if step >= 12 else f"{first:%m/%d}" for first in firsts])
 
 
 def _axis_title(axis: YAxis, lines: list[_Line]) -> str | None:

@@ -362,9 +362,33 @@ def _ticks(start: str, end: str, offset_hours: float, most: int = 7) -> list[str
     ("2026-11-26T11:58Z", "2026-11-26T12:00Z", 0, ["11:58:00", "11:58:30", "11:59:00", "11:59:30", "12:00:00"]),
     ("2026-11-19T12:00Z", "2026-11-26T12:00Z", 0, ["11/20", "11/21", "11/22", "11/23", "11/24", "11/25", "11/26"]),
     ("2026-11-23T00:00Z", "2026-11-26T00:00Z", -8, ["11/23", "12:00", "11/24", "12:00", "11/25", "12:00"]),
+    # Four weeks from Sunday 20:00 UTC, which is already Monday 01:30 in India: weeks start on local Mondays.
+    ("2026-11-01T20:00Z", "2026-11-29T20:00Z", 0, ["11/02", "11/09", "11/16", "11/23"]),
+    ("2026-11-01T20:00Z", "2026-11-29T20:00Z", 5.5, ["11/09", "11/16", "11/23", "11/30"]),
+    # From Monday 04:00 UTC, which is still Sunday evening in California.
+    ("2026-11-02T04:00Z", "2026-11-30T04:00Z", 0, ["11/09", "11/16", "11/23", "11/30"]),
+    ("2026-11-02T04:00Z", "2026-11-30T04:00Z", -8, ["11/02", "11/09", "11/16", "11/23"]),
+    # Three months: every other Monday.
+    ("2026-08-31T04:00Z", "2026-11-30T04:00Z", 0, ["09/14", "09/28", "10/12", "10/26", "11/09", "11/23"]),
+    ("2026-08-31T04:00Z", "2026-11-30T04:00Z", -8, ["08/31", "09/14", "09/28", "10/12", "10/26", "11/09", "11/23"]),
+    ("2026-08-26T00:00Z", "2026-11-26T00:00Z", 5.5, ["08/31", "09/14", "09/28", "10/12", "10/26", "11/09", "11/23"]),
+    # Longer: the 1st of every month, of every other one, then years.
+    ("2026-05-31T20:00Z", "2026-11-30T20:00Z", 0, ["06/01", "07/01", "08/01", "09/01", "10/01", "11/01"]),
+    ("2026-05-31T20:00Z", "2026-11-30T20:00Z", 5.5, ["07/01", "08/01", "09/01", "10/01", "11/01", "12/01"]),
+    ("2025-12-31T20:00Z", "2026-12-31T20:00Z", 5.5, ["03/01", "05/01", "07/01", "09/01", "11/01", "01/01"]),
+    ("2021-11-26T00:00Z", "2026-11-26T00:00Z", -8, ["2022", "2023", "2024", "2025", "2026"]),
 ])
 def test_time_ticks_are_round_local_times(start: str, end: str, offset: float, labels: list[str]) -> None:
     assert _ticks(start, end, offset) == labels
+
+
+@pytest.mark.parametrize("offset", [0, 5.5, -8])
+@pytest.mark.parametrize(("days", "most"), [(28, 7), (28, 2), (91, 7), (70, 5)])
+def test_weekly_ticks_fall_on_local_monday_midnights(days: int, most: int, offset: float) -> None:
+    end = datetime(2026, 11, 26, 12, 34, tzinfo=UTC).timestamp()
+    positions = _time_ticks(end - days * 86400, end, timedelta(hours=offset), most)[0]
+    local = [datetime.fromtimestamp(p, UTC) + timedelta(hours=offset) for p in positions]
+    assert len(local) >= 2 and {(t.weekday(), t.hour, t.minute) for t in local} == {(0, 0, 0)}
 
 
 # ---- annotations --------------------------------------------------------------------------------------------------
