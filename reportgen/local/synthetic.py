@@ -1,7 +1,8 @@
 """Deterministic, plausible data for any metric row.
 
-Each value is a pure function of (namespace, metric name, dimensions, stat, period, timestamp): the same
-point has the same value in every window that contains it, so the same request always draws the same image.
+Each value is a pure function of (namespace, metric name, dimensions, stat, period, timestamp), the
+dimensions taken as a set, as CloudWatch identifies a metric: the same point has the same value in every
+window that contains it, so the same request always draws the same image.
 
 The data is made the way CloudWatch keeps it: a metric has a value each minute, and a point of a longer
 period aggregates the minutes in it. Average is their mean and Sum the mean times the number of minutes
@@ -209,8 +210,14 @@ def series(row: MetricRow, start: datetime, end: datetime) -> Series:
 
 
 def _shape_for(row: MetricRow) -> _Shape:
-    key = f"{row.namespace}/{row.name}" + "".join(f" {name}={value}" for name, value in row.dimensions)
+    key = f"{row.namespace}/{row.name}" + "".join(f" {name}={value}" for name, value in _dimensions(row))
     return next((shape for pattern, shape in _SHAPES if pattern.search(key)), _GENERIC)
+
+
+def _dimensions(row: MetricRow) -> tuple[tuple[str, str], ...]:
+    """The row's dimension pairs sorted by name, as ``store.MetricKey.of`` orders them: CloudWatch names a
+    metric by its set of dimensions, so the order they are written in must not change its data."""
+    return tuple(sorted(row.dimensions))
 
 
 def _values(shape: _Shape, row: MetricRow, statistic: Statistic, t: npt.NDArray[np.int64],
@@ -220,7 +227,7 @@ def _values(shape: _Shape, row: MetricRow, statistic: Statistic, t: npt.NDArray[
         return np.full(len(t), samples)
     per_point = max(1, min(period // 60, _MINUTES_PER_POINT))
     minutes = t[:, None] + (period // per_point) * np.arange(per_point)  # points × sampled minutes
-    dimensions = repr(row.dimensions)
+    dimensions = repr(_dimensions(row))
     shared = _seed(row.namespace, shape.family or row.name, dimensions)  # rhythm, drift, incidents, rounding
     own = _seed(row.namespace, row.name, dimensions)                    # noise and spread
     values = _minute_values(shape, shared, own, minutes)

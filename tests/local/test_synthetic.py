@@ -42,6 +42,21 @@ def test_every_part_of_the_key_changes_the_data(change: dict[str, object]) -> No
     assert not np.array_equal(first, second)
 
 
+@pytest.mark.parametrize(("namespace", "name", "stat"), [
+    ("AWS/EC2", "CPUUtilization", "Average"),
+    ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum"),  # a family: its seed is shared with RequestCount
+    ("AWS/ApiGateway", "Latency", "TM(10%:90%)"),
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum"),  # a dead-letter queue, known by its QueueName
+])
+def test_dimension_pairs_name_the_metric_in_any_order(namespace: str, name: str, stat: str) -> None:
+    """CloudWatch identifies a metric by its set of dimensions: written in any order, it has the same data."""
+    pairs = (("QueueName", "orders-dlq"), ("AutoScalingGroupName", "web"), ("InstanceId", "i-1"))
+    drawn = {series(row(name, stat, namespace=namespace, dimensions=order), WEEK, END).values.tobytes()
+             for order in (pairs, pairs[::-1], pairs[1:] + pairs[:1])}
+    assert len(drawn) == 1
+    assert series(row(name, stat, namespace=namespace, dimensions=pairs[:2]), WEEK, END).values.tobytes() not in drawn
+
+
 @pytest.mark.parametrize(("name", "stat", "unit", "low", "high"), [
     ("CPUUtilization", "Average", "Percent", 1, 100),
     ("CPUUtilization", "Maximum", "Percent", 1, 100),
