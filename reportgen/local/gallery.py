@@ -85,8 +85,10 @@ EXHIBITS: tuple[Exhibit, ...] = (
             {"title": "Latency statistics", "metrics": [
                 [*_LATENCY, {"stat": "Maximum"}], [*_LATENCY, {"stat": "p99"}], [*_LATENCY, {"stat": "p90"}],
                 [*_LATENCY, {"stat": "Average"}], [*_LATENCY, {"stat": "p50"}], [*_LATENCY, {"stat": "Minimum"}]]}),
-    Exhibit("stats-bounded", "Trimmed and winsorized means, IQM, p99.9: parsed and validated; the synthetic data "
-            "approximates the bounded ones.", {"title": "Bounded statistics", "metrics": [
+    Exhibit("stats-bounded", "Trimmed and winsorized means, IQM, p99.9, each computed from the spread of the "
+            "synthetic minutes' values: four separate lines close together far under p99.9, from the top "
+            "WM(5%:95%), TM(10%:90%), IQM and tm90 (which keeps the low tail).",
+            {"title": "Bounded statistics", "metrics": [
                 [*_LATENCY, {"stat": "p99.9"}], [*_LATENCY, {"stat": "TM(10%:90%)"}], [*_LATENCY, {"stat": "tm90"}],
                 [*_LATENCY, {"stat": "WM(5%:95%)"}], [*_LATENCY, {"stat": "IQM"}]]}),
     Exhibit("stats-sum-count", "Sum on the left axis, SampleCount on the right.",
@@ -183,15 +185,16 @@ EXHIBITS: tuple[Exhibit, ...] = (
                 [{"expression": "SUM(METRICS())", "label": "All load balancers", "id": "total"}],
                 [*_ALB, {"id": "web"}], ["...", "app/api/3c4d", {"id": "api"}],
                 ["...", "app/admin/5e6f", {"id": "admin"}]]}),
-    Exhibit("math-if-fill", "`IF(cpu > 41, requests)` has no points while the CPU is lower (the console joins the "
-            "points either side); `FILL` fills them with 1000, the last value before (`REPEAT`), a straight line "
-            "(`LINEAR`).",
+    Exhibit("math-if-fill", "`IF(cpu > 41, requests)` (black, drawn last) has no points while the CPU is lower: "
+            "its line breaks there, and a point alone between two gaps is a dot. Under it `FILL` fills the gaps "
+            "with 1000, the last value before (`REPEAT`), a straight line (`LINEAR`).",
             {"title": "IF and FILL", "metrics": [
                 [*_CPU, {"id": "cpu", "visible": False}], [*_ALB, {"id": "requests", "visible": False}],
-                [{"expression": "IF(cpu > 41, requests)", "label": "IF(cpu > 41, requests)", "id": "busy"}],
                 [{"expression": "FILL(busy, 1000)", "label": "FILL(busy, 1000)", "id": "value"}],
                 [{"expression": "FILL(busy, REPEAT)", "label": "FILL(busy, REPEAT)", "id": "repeat"}],
-                [{"expression": "FILL(busy, LINEAR)", "label": "FILL(busy, LINEAR)", "id": "linear"}]]}),
+                [{"expression": "FILL(busy, LINEAR)", "label": "FILL(busy, LINEAR)", "id": "linear"}],
+                [{"expression": "IF(cpu > 41, requests)", "label": "IF(cpu > 41, requests)", "id": "busy",
+                  "color": "#000000"}]]}),
     Exhibit("math-rate-running-sum", "`RUNNING_SUM` of the requests, and its `RATE` of change per second on the "
             "right axis: the requests per second again.",
             {"title": "RUNNING_SUM and RATE", "stat": "Sum", "metrics": [

@@ -7,8 +7,9 @@ chart together, and a pixel layout makes the PNG exactly ``width`` × ``height``
 metadata, so the same widget always gives the same bytes.
 
 Each view (time series, bar, pie, single value, gauge, table) draws what the console would: the default
-palette in row order, legends that mark a row with missing data with the orange warning triangle,
-SI-suffixed numbers, local-time ticks, annotations, and "No data available." when no row has data.
+palette in row order, lines that break where points are missing, legends that mark a row with missing data
+with the orange warning triangle, SI-suffixed numbers, local-time ticks, annotations, and "No data
+available." when no row has data.
 ``python -m reportgen.local.gallery`` draws one picture of each feature.
 """
 
@@ -40,7 +41,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.patches import Polygon, Rectangle, Wedge
+from matplotlib.patches import PathPatch, Polygon, Rectangle, Wedge
+from matplotlib.path import Path
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
@@ -90,10 +92,12 @@ THEMES = {
 
 @dataclass(frozen=True)
 class _Plot:
-    """A visible row, its data, and how it is drawn; ``incomplete`` when the window lacks some of its points."""
+    """A visible row, its data and its period (as ``RowData``), and how it is drawn; ``incomplete`` when the
+    window lacks some of its points."""
 
     row: MetricRow
     data: synthetic.Series
+    period: int
     color: str
     label: str
     incomplete: bool = False
@@ -289,14 +293,28 @@ class _Plane:
         self.page.add(artist, zorder)
 
     def line(self, x: npt.ArrayLike, y: npt.ArrayLike, color: str, width: float = 1.3) -> None:
-        marker = "o" if np.size(x) == 1 else "None"  # a lone point would be invisible as a line
-        self._add(Line2D(x, y, color=color, linewidth=width, marker=marker, markersize=3,
-                         solid_joinstyle="round", solid_capstyle="round"), 2)
+        """A line through the points; a NaN in ``y`` breaks it, and a point alone between breaks is a dot."""
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        defined = ~np.isnan(y)
+        lone = defined & ~np.r_[False, defined[:-1]] & ~np.r_[defined[1:], False]  # invisible as a line
+        if not lone.all():
+            self._add(Line2D(x, y, color=color, linewidth=width, solid_joinstyle="round", solid_capstyle="round"),
+                      2)
+        if lone.any():
+            self._add(Line2D(x[lone], y[lone], color=color, linestyle="None", marker="o", markersize=3), 2)
 
     def fill(self, x: npt.NDArray[np.float64], low: npt.NDArray[np.float64], high: npt.NDArray[np.float64],
              color: str, alpha: float) -> None:
-        outline = np.column_stack([np.concatenate([x, x[::-1]]), np.concatenate([high, low[::-1]])])
-        self._add(Polygon(outline, closed=True, facecolor=color, alpha=alpha, linewidth=0), 1)
+        """Shade between ``low`` and ``high``; a NaN in either breaks the shading."""
+        vertices, codes = [], []
+        for run in _runs(~(np.isnan(low) | np.isnan(high))):
+            # Each run a closed outline, along the top and back along the bottom, as a Polygon closes it.
+            xs, top, bottom = x[run], high[run], low[run]
+            vertices.append(np.column_stack([np.r_[xs, xs[::-1], xs[:1]], np.r_[top, bottom[::-1], top[:1]]]))
+            codes.append(np.r_[Path.MOVETO, np.full(2 * len(xs) - 1, Path.LINETO), Path.CLOSEPOLY])
+        if vertices:
+            self._add(PathPatch(Path(np.concatenate(vertices), np.concatenate(codes).astype(Path.code_type)),
+                                facecolor=color, alpha=alpha, linewidth=0), 1)
 
     def rectangle(self, x: tuple[float, float], y: tuple[float, float], color: str, alpha: float = 1.0,
                   zorder: float = 0.5) -> None:
@@ -308,6 +326,14 @@ class _Plane:
 
     def pixel_y(self, y: float) -> float:
         return self.box.bottom + (y - self.y[0]) * self.box.height / (self.y[1] - self.y[0])
+
+
+def _runs(defined: npt.NDArray[np.bool_]) -> list[slice]:
+    """The stretches of two or more consecutive ``defined`` entries."""
+    if defined.all():
+        return [slice(0, len(defined))] if len(defined) > 1 else []
+    edges = np.flatnonzero(np.diff(np.r_[False, defined, False]))
+    return [slice(int(first), int(end)) for first, end in zip(edges[::2], edges[1::2]) if end - first > 1]
 
 
 def _snap_palette(image: Image.Image, colours: set[str]) -> None:
@@ -344,9 +370,11 @@ def _font(points: float, bold: bool = False) -> FontProperties:
 class RowData:
     """One series a row draws. A metric row draws one; a math row whose result is an array (``METRICS()``,
     ``SEARCH``) draws one per element, labelled; an anomaly band draws ``series`` as its upper edge and
-    ``lower`` as its lower one, shaded between."""
+    ``lower`` as its lower one, shaded between. ``period`` is the step of the series' grid in seconds: two
+    points further apart have no data between them, and the line breaks there."""
 
     series: synthetic.Series
+    period: int
     label: str | None = None
     lower: synthetic.Series | None = None
 
@@ -367,15 +395,23 @@ def row_series(widget: Widget, fetched: Sequence[synthetic.Series | None] | None
               if series is not None}
     window = mathexpr.Window.of(widget.start, widget.end, min(periods, default=mathexpr.DEFAULT_PERIOD))
     results = iter(math_program(widget.metrics).results(points, window=window, search=search))
-    return [(RowData(series),) if series is not None else _drawn(next(results)) for series in data]
+    return [(RowData(series, period),) if series is not None else _drawn(next(results))
+            for series, period in zip(data, periods)]
 
 
 def _drawn(result: mathexpr.Result) -> tuple[RowData, ...]:
     if isinstance(result, mathexpr.Band):
-        return (RowData(_unitless(result.upper), lower=_unitless(result.lower)),)
+        return (RowData(_unitless(result.upper), _period(result.upper), lower=_unitless(result.lower)),)
     if isinstance(result, mathexpr.TimeSeries):
-        return (RowData(_unitless(result)),)
-    return tuple(RowData(_unitless(element), label=element.label) for element in result)
+        return (RowData(_unitless(result), _period(result)),)
+    return tuple(RowData(_unitless(element), _period(element), label=element.label) for element in result)
+
+
+def _period(result: mathexpr.TimeSeries) -> int:
+    """The result's period, else the greatest common step of its timestamps, as metric math takes it."""
+    if result.period:
+        return result.period
+    return int(np.gcd.reduce(np.diff(result.timestamps))) if len(result.timestamps) > 1 else 0
 
 
 def _unitless(result: mathexpr.TimeSeries) -> synthetic.Series:
@@ -386,7 +422,7 @@ def _plots(widget: Widget, fetched: Sequence[synthetic.Series | None] | None = N
            search: mathexpr.Search = mathexpr.no_search) -> list[_Plot]:
     shown = [(row, element) for row, elements in zip(widget.metrics, row_series(widget, fetched, search=search))
              if row.visible for element in elements]
-    plots = [_Plot(row, element.series, _colour(row, element, index),
+    plots = [_Plot(row, element.series, element.period, _colour(row, element, index),
                    element.label or _label(row, element.series, widget), _incomplete(row, element.series, widget),
                    element.lower)
              for index, (row, element) in enumerate(shown)]
@@ -545,13 +581,14 @@ def _with_unit(value: float | None, unit: str | None, *, full: bool = False) -> 
 
 # ---- time series and bar charts ---------------------------------------------------------------------------
 
+# A row as drawn: its plot, x, the line's y and, for an area or a band, the y it is shaded down to. A NaN in
+# the y arrays is a break: the line and the shading stop at the point before and start again after it.
 _Line = tuple[_Plot, npt.NDArray[np.float64], npt.NDArray[np.float64], "npt.NDArray[np.float64] | None"]
 
 
 def _draw_time_series(page: _Page, plots: list[_Plot]) -> None:
     widget = page.widget
-    lines: list[_Line] = _stack(plots) if widget.stacked else [
-        (plot, plot.data.timestamps.astype(np.float64), plot.data.values, _lower_edge(plot)) for plot in plots]
+    lines: list[_Line] = _stack(plots) if widget.stacked else [_gapped(plot) for plot in plots]
     x_range = (widget.start.timestamp(), widget.end.timestamp())
     planes = _cartesian(page, plots, [plot.label for plot in plots], lines, x_range, time_axis=True)
     if planes is None:
@@ -592,6 +629,20 @@ def _draw_bar(page: _Page, plots: list[_Plot]) -> None:
                       color=page.theme.muted, ha="center")
 
 
+def _gapped(plot: _Plot) -> _Line:
+    """The row's points (and an anomaly band's lower edge) with a break wherever the next point is more than
+    a period away: CloudWatch draws no line across missing data."""
+    t = plot.data.timestamps
+    x, y, base = t.astype(np.float64), plot.data.values, _lower_edge(plot)
+    gaps = np.flatnonzero(np.diff(t) > plot.period)
+    if gaps.size:
+        after = gaps + 1
+        x = np.insert(x, after, (x[gaps] + x[after]) / 2)
+        y = np.insert(y, after, np.nan)
+        base = None if base is None else np.insert(base, after, np.nan)
+    return plot, x, y, base
+
+
 def _lower_edge(plot: _Plot) -> npt.NDArray[np.float64] | None:
     """An anomaly band's lower edge on its upper edge's timestamps."""
     if plot.lower is None or not len(plot.data.timestamps) or not len(plot.lower.timestamps):
@@ -600,20 +651,35 @@ def _lower_edge(plot: _Plot) -> npt.NDArray[np.float64] | None:
 
 
 def _stack(plots: list[_Plot]) -> list[_Line]:
-    """Stacked areas: each axis's rows summed in order, on the timestamps of its first row with data."""
+    """Stacked areas: each axis's rows summed in order, at every time any of them has a point or a break.
+
+    A row adds nothing where it has no data (in a gap, before its first point or after its last): its band
+    breaks there and the rows above rest on the ones below.
+    """
     lines: list[_Line] = []
     for side in ("left", "right"):
         members = [plot for plot in plots if plot.row.y_axis == side]
-        reference = next((plot.data.timestamps for plot in members if len(plot.data.timestamps)), None)
-        if reference is None:
+        broken = [_gapped(plot)[1] for plot in members if len(plot.data.timestamps)]
+        if not broken:
             continue
-        x = reference.astype(np.float64)
+        x = broken[0] if len(broken) == 1 else np.unique(np.concatenate(broken))
         base = np.zeros(len(x))
         for plot in members:
-            values = np.interp(x, plot.data.timestamps, plot.data.values) if len(plot.data.values) else np.zeros(len(x))
+            values = _within_runs(x, plot)
             lines.append((plot, x, base + values, base))
-            base = base + values
+            base = base + np.nan_to_num(values)
     return lines
+
+
+def _within_runs(x: npt.NDArray[np.float64], plot: _Plot) -> npt.NDArray[np.float64]:
+    """The row's values at ``x``, joined straight between points a period or less apart; NaN elsewhere."""
+    t, values = plot.data.timestamps, plot.data.values
+    if not len(t):
+        return np.full(len(x), np.nan)
+    after = np.searchsorted(t, x, side="right")  # t[after - 1] <= x < t[after]
+    left, right = t[np.maximum(after - 1, 0)], t[np.minimum(after, len(t) - 1)]
+    known = (after > 0) & ((left == x) | ((after < len(t)) & (right - left <= plot.period)))
+    return np.where(known, np.interp(x, t, values), np.nan)
 
 
 def _cartesian(page: _Page, plots: list[_Plot], labels: list[str], lines: list[_Line], x_range: tuple[float, float],
@@ -668,9 +734,12 @@ def _cartesian(page: _Page, plots: list[_Plot], labels: list[str], lines: list[_
 def _y_ticks(lines: list[_Line], axis: YAxis, annotations: Sequence[HorizontalAnnotation], bins: int) -> list[float]:
     """Round tick values covering the data, the annotations and any fixed min/max; the ends are the limits."""
     marks = [value for a in annotations for value in (a.value, a.band_value) if value is not None]
-    highs = [float(line[2].max()) for line in lines if len(line[2])] + marks
-    lows = [float(edge.min()) for line in lines for edge in (line[2], line[3]) if edge is not None and len(edge)]
-    lows += marks
+    # fmax and fmin pass over the NaNs that break a line; they give NaN only for a line of nothing else.
+    highs = [float(np.fmax.reduce(line[2])) for line in lines if len(line[2])]
+    lows = [float(np.fmin.reduce(edge)) for line in lines for edge in (line[2], line[3])
+            if edge is not None and len(edge)]
+    highs = [high for high in highs if not math.isnan(high)] + marks
+    lows = [low for low in lows if not math.isnan(low)] + marks
     low = axis.min if axis.min is not None else min([0.0, *lows])
     high = axis.max if axis.max is not None else max(highs, default=1.0)
     if high <= low:
@@ -722,16 +791,25 @@ def _time_axis(page: _Page, plane: _Plane) -> None:
 
 
 def _time_ticks(start: float, end: float, offset: timedelta, most: int) -> tuple[list[float], list[str]]:
-    """At most ``most`` tick positions on round local times, and their labels. Weekly ticks fall on
-    Mondays; a window too long for fortnightly ones is ticked on the 1st of months."""
+    """Tick positions on round local times, the finest step that cuts the window into at most ``most``
+    parts, and their labels; at least one. Weekly ticks fall on Mondays; a window too long for fortnightly
+    ones is ticked on the 1st of months."""
     span = end - start
-    step = next((s for s in _TIME_STEPS if span / s <= most), None)
-    if step is None:
-        return _month_ticks(start, end, offset, most)
-    shift = offset.total_seconds()
-    origin = _MONDAY if step % _WEEK == 0 else 0
-    first = math.ceil((start + shift - origin) / step) * step + origin - shift
-    positions = [float(p) for p in np.arange(first, end + 1e-6, step)]
+    index = next((i for i, s in enumerate(_TIME_STEPS) if span / s <= most), len(_TIME_STEPS))
+    if index == len(_TIME_STEPS):
+        months = _month_ticks(start, end, offset, most)
+        if months[0]:
+            return months
+        positions = []
+    else:
+        step = _TIME_STEPS[index]
+        positions = _round_times(start, end, offset, step)
+    if not positions:
+        # The step that fits can miss a short window altogether (no Monday in four days, no 1st in thirty),
+        # and an axis without a time is worse than a sparse one: every n-th tick of the next finer step.
+        step = _TIME_STEPS[max(index - 1, 0)]
+        positions = _round_times(start, end, offset, step)
+        positions = positions[::-(-len(positions) // most)]
     labels = []
     for position in positions:
         local = datetime.fromtimestamp(position, UTC) + offset
@@ -740,6 +818,14 @@ def _time_ticks(start: float, end: float, offset: timedelta, most: int) -> tuple
         else:
             labels.append(f"{local:%H:%M:%S}" if step < 60 else f"{local:%H:%M}")
     return positions, labels
+
+
+def _round_times(start: float, end: float, offset: timedelta, step: int) -> list[float]:
+    """The local times in [start, end] that are whole multiples of ``step`` (of weeks: Mondays)."""
+    shift = offset.total_seconds()
+    origin = _MONDAY if step % _WEEK == 0 else 0
+    first = math.ceil((start + shift - origin) / step) * step + origin - shift
+    return [float(p) for p in np.arange(first, end + 1e-6, step)]
 
 
 def _month_ticks(start: float, end: float, offset: timedelta, most: int) -> tuple[list[float], list[str]]:
@@ -869,9 +955,8 @@ def _draw_single_value(page: _Page, plots: list[_Plot]) -> None:
             width, height = _measure(text, points)
             _trend_arrow(page, plot, cell.left + 4 + width + pixels * 0.12, top - height * 0.5, pixels * 0.22)
         if spark and len(plot.data.values) > 1:
-            values = plot.data.values
-            low, high = float(values.min()), float(values.max())
-            x = plot.data.timestamps.astype(np.float64)
+            _, x, values, _ = _gapped(plot)
+            low, high = float(plot.data.values.min()), float(plot.data.values.max())
             plane = _Plane(page, _Box(cell.left + 4, cell.bottom + 4, cell.width - 12, spark - 6),
                            (float(x[0]), float(x[-1])), (low, high if high > low else low + 1))
             plane.fill(x, np.full(len(values), low), values, plot.color, 0.2)

@@ -4,7 +4,9 @@ property does (and only then), and the pixels where a colour or a position can b
 from __future__ import annotations
 
 import io
+import itertools
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from PIL import Image
 
 from reportgen.local.render import PALETTE, THEMES, WARNING, _compact, _time_ticks, render_png, row_series
+from reportgen.local.synthetic import Series
 from reportgen.local.widget import parse_widget
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -302,6 +305,94 @@ def test_expression_rows_draw() -> None:
     assert blocks(image, "#654321")
 
 
+# ---- missing data -------------------------------------------------------------------------------------------------
+
+HOUR = {"start": "2026-11-26T11:00:00Z", "end": "2026-11-26T12:00:00Z", "period": 60}
+MINUTE_MARKS = np.arange(60)
+HOLE = (MINUTE_MARKS >= 20) & (MINUTE_MARKS < 30)  # ten minutes without a point
+
+
+def hour_of(values: npt.ArrayLike, keep: npt.NDArray[np.bool_] | None = None) -> Series:
+    """Stored data for HOUR: a point each minute, or only at the minutes ``keep`` marks."""
+    timestamps = int(datetime(2026, 11, 26, 11, tzinfo=UTC).timestamp()) + 60 * MINUTE_MARKS
+    values = np.broadcast_to(np.asarray(values, dtype=np.float64), timestamps.shape)
+    chosen = np.ones(60, dtype=bool) if keep is None else keep
+    return Series(timestamps[chosen], values[chosen], "Count")
+
+
+def draw_stored(metrics: list[Any], fetched: list[Series | None], **doc: Any) -> Pixels:
+    return pixels(render_png(parse_widget(json.dumps({**HOUR, "metrics": metrics, **doc}), now=NOW), fetched))
+
+
+def coloured(image: Pixels) -> npt.NDArray[np.bool_]:
+    """Where ``image`` has a colour rather than a grey: series lines, areas and swatches, not text or grid."""
+    return (image.max(axis=-1).astype(np.int16) - image.min(axis=-1)) > 40  # type: ignore[no-any-return]
+
+
+def minute_columns(image: Pixels, *minutes: float) -> list[int]:
+    """The pixel columns of ``minutes`` past 11:00 in a picture whose coloured pixels (its data, legend cut
+    off) run from minute 0 to minute 59."""
+    columns = np.nonzero(coloured(image).any(axis=0))[0]
+    first, last = int(columns.min()), int(columns.max())
+    return [round(first + (last - first) * minute / 59) for minute in minutes]
+
+
+def orange(image: Pixels) -> npt.NDArray[np.bool_]:
+    """Where ``image`` has the second palette colour (#ff7f0e), as a line or as a shade over white: far more
+    red than blue, where the first colour and the greys are not."""
+    return image[..., 0].astype(np.int16) - image[..., 2] > 40  # type: ignore[no-any-return]
+
+
+RAMP = 10 + MINUTE_MARKS % 7
+API = [*ALB[:3], "app/api/2"]
+# (rows, options, what to look for): the metric rows but the first of a stacked chart have the hole.
+GAP_WIDGETS: dict[str, tuple[list[Any], dict[str, Any], Any]] = {
+    "metric": ([ALB], {}, coloured),
+    "expression": ([[*ALB, {"id": "m1", "visible": False}], [{"expression": "m1 * 2", "id": "e1"}]], {}, coloured),
+    "anomaly band": ([[*ALB, {"id": "m1", "visible": False}],
+                      [{"expression": "ANOMALY_DETECTION_BAND(m1, 2)", "id": "b"}]], {}, coloured),
+    "stacked": ([ALB, API], {"stacked": True}, orange),
+    "sparkline": ([ALB], {"view": "singleValue", "sparkline": True}, coloured),
+}
+
+
+@pytest.mark.parametrize(("metrics", "doc", "colour"), GAP_WIDGETS.values(), ids=GAP_WIDGETS.keys())
+def test_missing_points_leave_a_gap_in_the_line(metrics: list[Any], doc: dict[str, Any],
+                                                colour: Callable[[Pixels], npt.NDArray[np.bool_]]) -> None:
+    """CloudWatch draws no line across missing data: in the middle of a ten-minute hole, nothing of the row's
+    colour; with the hole filled, its line (or area, or band) crosses there."""
+    def drawn(keep: npt.NDArray[np.bool_] | None) -> Pixels:
+        fetched = [None if "expression" in row[0] else hour_of(RAMP, None if index == 0 and doc.get("stacked")
+                                                                else keep)
+                   for index, row in enumerate(metrics)]
+        return draw_stored(metrics, fetched, legend={"position": "hidden"}, **doc)
+
+    whole, holed = drawn(None), drawn(~HOLE)
+    middle = minute_columns(whole, 24, 24.5, 25)
+    assert colour(whole)[:, middle].any(axis=0).all()
+    assert not colour(holed)[:, middle].any()
+    assert colour(holed)[:, minute_columns(whole, 10, 40)].any(axis=0).all()  # the points either side are drawn
+
+
+def test_a_point_alone_between_gaps_is_a_dot() -> None:
+    alone = HOLE | ((MINUTE_MARKS >= 30) & (MINUTE_MARKS < 40))
+    alone[30] = False
+    image = draw_stored([ALB], [hour_of(RAMP, ~alone)], legend={"position": "hidden"})
+    whole = draw_stored([ALB], [hour_of(RAMP)], legend={"position": "hidden"})
+    dot, before, after = (minute_columns(whole, minute)[0] for minute in (30, 25, 35))
+    assert coloured(image)[:, dot - 1:dot + 2].sum() >= 3
+    assert coloured(image)[:, [before, after]].sum() == 0
+
+
+def test_stacked_rows_without_gaps_stack_as_before() -> None:
+    """Rows on one grid: each area starts where the row below ends, with nothing lost at any minute."""
+    image = draw_stored([ALB, [*ALB[:3], "app/api/2"]], [hour_of(RAMP), hour_of(RAMP + 3)], stacked=True,
+                        legend={"position": "hidden"})
+    orange = near(image, PALETTE[1], 150) & ~near(image, PALETTE[0], 150)
+    columns = minute_columns(image, *range(1, 59, 4))
+    assert orange[:, columns].any(axis=0).all()
+
+
 # ---- dynamic labels -----------------------------------------------------------------------------------------------
 
 
@@ -389,6 +480,30 @@ def test_weekly_ticks_fall_on_local_monday_midnights(days: int, most: int, offse
     positions = _time_ticks(end - days * 86400, end, timedelta(hours=offset), most)[0]
     local = [datetime.fromtimestamp(p, UTC) + timedelta(hours=offset) for p in positions]
     assert len(local) >= 2 and {(t.weekday(), t.hour, t.minute) for t in local} == {(0, 0, 0)}
+
+
+@pytest.mark.parametrize(("start", "end", "offset", "most", "labels"), [
+    # Thirty days without a 1st of a month on a narrow axis: every other fortnightly Monday, or each.
+    ("2026-01-02T00:00Z", "2026-01-31T00:00Z", 0, 2, ["01/05", "01/19"]),
+    ("2026-01-02T00:00Z", "2026-01-31T12:00Z", -8, 2, ["01/05", "01/19"]),
+    ("2026-01-02T00:00Z", "2026-01-31T00:00Z", 0, 1, ["01/05"]),
+    # Tuesday to Saturday noon is too long for two-day ticks and holds no Monday: every other two-day tick.
+    ("2026-11-03T00:00Z", "2026-11-07T12:00Z", 0, 2, ["11/03", "11/07"]),
+    # 250 seconds from 12:00:10 is too long for two-minute ticks and holds no five-minute one.
+    ("2026-11-26T12:00:10Z", "2026-11-26T12:04:20Z", 0, 2, ["12:02", "12:04"]),
+])
+def test_a_narrow_axis_still_gets_a_time(start: str, end: str, offset: float, most: int, labels: list[str]) -> None:
+    assert _ticks(start, end, offset, most) == labels
+
+
+@pytest.mark.parametrize("most", [1, 2, 3, 7])
+@pytest.mark.parametrize("days", [2.5 / 86400, 250 / 86400, 0.3, 3.2, 4.5, 9, 29, 30, 31, 45, 400])
+def test_every_time_axis_gets_at_least_one_tick(days: float, most: int) -> None:
+    """And at most ``most`` steps between the first and the last: one more tick when both ends are round."""
+    for offset, shift in itertools.product((0, 5.5, -8), range(0, 60 * 86400, 86400 * 13 // 10 + 3607)):
+        start = datetime(2026, 1, 1, tzinfo=UTC).timestamp() + shift
+        positions = _time_ticks(start, start + days * 86400, timedelta(hours=offset), most)[0]
+        assert 1 <= len(positions) <= most + 1, (start, offset)
 
 
 # ---- annotations --------------------------------------------------------------------------------------------------

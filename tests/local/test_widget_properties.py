@@ -24,6 +24,8 @@ Where other tests already pin a property down more precisely, they are not repea
 * "No data available" when nothing matches: test_render_features.py::test_nothing_with_data_says_no_data_available
 * the orange marker on a row with missing data:
   test_render_features.py::test_a_row_with_missing_data_gets_the_orange_warning
+* no line across missing data: test_render_features.py::test_missing_points_leave_a_gap_in_the_line,
+  ::test_a_point_alone_between_gaps_is_a_dot (here: ``math-FILL-LINEAR``, which fills the gap)
 * the y-range growing to show a visible annotation:
   test_render_features.py::test_visible_horizontal_annotations_stretch_the_axis_hidden_ones_do_not
 * a stored 42 on a 0..100 axis at the right pixel row:
@@ -281,12 +283,10 @@ class Math:
     expected: Expected
     base: str | None = None
     same_picture: bool = False  # ``base`` is another way to write it: the pictures are equal, not different
-    xfail: str | None = None    # why the picture does not change although CloudWatch's would
 
     def param(self) -> ParameterSet:
         base = self.base if self.base is not None else _row_id(self.rows[0])
-        return case(self.name, math_widget(base, *self.rows), math_widget(self.expression, *self.rows),
-                    xfail=self.xfail)
+        return case(self.name, math_widget(base, *self.rows), math_widget(self.expression, *self.rows))
 
 
 MATH = [
@@ -315,9 +315,7 @@ MATH = [
     Math("math-FILL-value", "FILL(gappy, 0)", (GAPPY_KEY,), _everywhere(np.where(GAP, 0, GAPPY))),
     Math("math-FILL-REPEAT", "FILL(gappy, REPEAT)", (GAPPY_KEY,), _everywhere(np.where(GAP, LAST_BEFORE_GAP, GAPPY))),
     Math("math-FILL-LINEAR", "FILL(gappy, LINEAR)", (GAPPY_KEY,),
-         _everywhere(np.interp(MINUTES, MINUTES[KNOWN], GAPPY[KNOWN])),
-         xfail="the stand-in joins the points on either side of a gap with a straight line, so the unfilled series "
-               "already draws what FILL(gappy, LINEAR) does; CloudWatch leaves the gap empty"),
+         _everywhere(np.interp(MINUTES, MINUTES[KNOWN], GAPPY[KNOWN]))),
     Math("math-IF-comparison", "IF(signed > 1, signed, 0)", (SIGNED_KEY,),
          _everywhere(np.where(SIGNED > 1, SIGNED, 0))),
     Math("math-IF-AND", "IF(signed > 0 AND signed < 2, signed, 0)", (SIGNED_KEY,),
