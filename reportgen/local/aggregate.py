@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -123,8 +124,99 @@ class Samples:
         nothing = np.empty(0)
         return cls(np.empty(0, np.int64), nothing, nothing, nothing, nothing, nothing)
 
+    @classmethod
+    def joined(cls, parts: Sequence[Samples]) -> Samples:
+        """The rows of ``parts`` one after the other (so in time order if the parts follow each other)."""
+        return cls(*(np.concatenate([getattr(part, name) for part in parts]) for name in _COLUMNS))
+
+    def in_time_order(self) -> Samples:
+        """These rows sorted by time; rows of one timestamp keep their order."""
+        order = np.argsort(self.timestamps, kind="stable")
+        return Samples(*(getattr(self, name)[order] for name in _COLUMNS))
+
+    def between(self, start: int, end: int) -> Samples:
+        """The rows in [start, end), as views of these."""
+        first, stop = np.searchsorted(self.timestamps, (start, end))
+        return Samples(*(getattr(self, name)[first:stop] for name in _COLUMNS))
+
     def __len__(self) -> int:
         return len(self.timestamps)
+
+
+_COLUMNS = ("timestamps", "count", "sum", "minimum", "maximum", "value")
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Periods with similar numbers of samples, a row each: its values ascending (ties in time order), their
+    weights and the running sum of the weights. A row shorter than the table is padded at its end with
+    +inf of weight 0, so its running sum ends at the period's total."""
+
+    periods: npt.NDArray[np.intp]  # which period each row is
+    lengths: npt.NDArray[np.intp]  # how many samples it has
+    values: npt.NDArray[np.float64]
+    weights: npt.NDArray[np.float64]
+    cumulative: npt.NDArray[np.float64]
+
+
+class ValueTables:
+    """Every period's samples sorted by value, for the value statistics, sorted only when one is asked for.
+
+    Sorting and summing a row per period in numpy, rather than a call per period, is what makes a week of
+    percentiles cheap. Rows of 2^k to 2^(k+1)-1 samples share a table, so padding at most doubles the work.
+    """
+
+    __slots__ = ("_values", "_weights", "_bounds", "_available", "_tables")
+
+    def __init__(self, values: Floats, weights: Floats, bounds: npt.NDArray[np.intp],
+                 available: npt.NDArray[np.bool_]) -> None:
+        """Period ``i``'s samples are ``values[bounds[i]:bounds[i + 1]]`` with their ``weights``; ``available``
+        says, per period, whether value statistics can be computed."""
+        self._values, self._weights, self._bounds, self._available = values, weights, bounds, available
+        self._tables: list[_Table] | None = None
+
+    @classmethod
+    def of(cls, rows: ValueTables | Sequence[tuple[Floats, Floats] | None]) -> ValueTables:
+        """``rows`` as value tables: each period's (values, weights), or None where unavailable."""
+        if isinstance(rows, ValueTables):
+            return rows
+        present = [row for row in rows if row is not None]
+        lengths = [0 if row is None else len(row[0]) for row in rows]
+        return cls(np.concatenate([np.empty(0), *(values for values, _ in present)]),
+                   np.concatenate([np.empty(0), *(weights for _, weights in present)]),
+                   np.r_[0, np.cumsum(lengths, dtype=np.intp)], np.array([row is not None for row in rows], bool))
+
+    def __len__(self) -> int:
+        return len(self._available)
+
+    def __repr__(self) -> str:
+        return f"<ValueTables periods={len(self)} samples={len(self._values)} sorted={self._tables is not None}>"
+
+    def each(self, of_table: Callable[[_Table], Floats]) -> Floats:
+        """``of_table``'s answer for the rows of each table, per period; NaN where values are unavailable."""
+        result = np.full(len(self), math.nan)
+        for table in self._sorted():
+            result[table.periods] = of_table(table)
+        return result
+
+    def _sorted(self) -> list[_Table]:
+        if self._tables is None:
+            lengths = np.diff(self._bounds)
+            periods = np.flatnonzero(self._available & (lengths > 0))
+            size_class = np.frexp(lengths[periods])[1]
+            # Padding points past the samples, at a value above them all of weight 0.
+            values, weights = np.r_[self._values, np.inf], np.r_[self._weights, 0.0]
+            self._tables = []
+            for each in np.unique(size_class):
+                members = periods[size_class == each]
+                size = lengths[members]
+                column = np.arange(size.max())
+                at = np.where(column < size[:, None], self._bounds[members, None] + column, len(self._values))
+                # As each period's own stable sort would order them: ties keep their time order.
+                at = np.take_along_axis(at, np.argsort(values[at], axis=1, kind="stable"), axis=1)
+                row_weights = weights[at]
+                self._tables.append(_Table(members, size, values[at], row_weights, np.cumsum(row_weights, axis=1)))
+        return self._tables
 
 
 @dataclass(frozen=True)
@@ -136,9 +228,10 @@ class Periods:
     sum: Floats
     minimum: Floats
     maximum: Floats
-    # Per period: its samples' values ascending, with their weights; None where a value statistic is
-    # unavailable (a summary-only statistic set, or a negative value).
-    values: Sequence[tuple[Floats, Floats] | None]
+    # Per period: its samples' values with their weights, or None where a value statistic is unavailable
+    # (a summary-only statistic set, or a negative value). ``by_period`` gives value tables; a list of
+    # (values, weights) serves as well.
+    values: ValueTables | Sequence[tuple[Floats, Floats] | None]
 
 
 def by_period(samples: Samples, start: int, period: int) -> Periods:
@@ -148,22 +241,14 @@ def by_period(samples: Samples, start: int, period: int) -> Periods:
         return Periods(np.empty(0, np.int64), nothing, nothing, nothing, nothing, [])
     index = (samples.timestamps - start) // period
     first = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])  # where each period's rows begin
-    bounds = np.r_[first, len(index)]
-    values: list[tuple[Floats, Floats] | None] = []
-    for begin, end in zip(bounds[:-1], bounds[1:]):
-        value, weight = samples.value[begin:end], samples.count[begin:end]
-        if np.isnan(value).any() or (value < 0).any():
-            values.append(None)
-            continue
-        order = np.argsort(value, kind="stable")
-        values.append((value[order], weight[order]))
+    unavailable = np.logical_or.reduceat(np.isnan(samples.value) | (samples.value < 0), first)
     return Periods(
         starts=start + index[first] * period,
         count=np.add.reduceat(samples.count, first),
         sum=np.add.reduceat(samples.sum, first),
         minimum=np.minimum.reduceat(samples.minimum, first),
         maximum=np.maximum.reduceat(samples.maximum, first),
-        values=values,
+        values=ValueTables(samples.value, samples.count, np.r_[first, len(index)], ~unavailable),
     )
 
 
@@ -181,19 +266,44 @@ def compute(statistic: Statistic, periods: Periods) -> Floats:
             return periods.minimum.copy()
         case "Maximum":
             return periods.maximum.copy()
-    return np.array([math.nan if sample is None else _of_values(statistic, *sample) for sample in periods.values],
-                    dtype=np.float64)
+    tables = ValueTables.of(periods.values)
+    if statistic.kind == "p":
+        assert statistic.high is not None
+        return tables.each(partial(_percentile, statistic.high))
+    return tables.each(partial(_of_rows, statistic))
 
 
-def _of_values(statistic: Statistic, values: Floats, weights: Floats) -> float:
-    cumulative = np.cumsum(weights)
+def _percentile(bound: Bound, table: _Table) -> Floats:
+    """The smallest value of each row whose running weight reaches ``bound`` percent of the row's total."""
+    total = table.cumulative[:, -1]
+    rank = _percent_of(bound, total)
+    # searchsorted(cumulative, rank, "left") in every row at once; padding, which sums to the total, is
+    # never below the rank.
+    index = np.minimum((table.cumulative < rank[:, None]).sum(axis=1), table.lengths - 1)
+    return np.where(total > 0, table.values[np.arange(len(index)), index], math.nan)
+
+
+def _percent_of(bound: Bound, totals: Floats) -> Floats:
+    """``_share`` of each total; each distinct total (periods mostly share a few) is worked out once."""
+    distinct, inverse = np.unique(totals, return_inverse=True)
+    return np.array([_share(bound, float(total)) for total in distinct])[inverse]
+
+
+def _share(bound: Bound, total: float) -> float:
+    """``bound`` percent of ``total``, rounded once from the exact product."""
+    return float(bound.value * Fraction(total) / 100)
+
+
+def _of_rows(statistic: Statistic, table: _Table) -> Floats:
+    return np.array([_of_values(statistic, table.values[row, :size], table.weights[row, :size],
+                                table.cumulative[row, :size]) for row, size in enumerate(table.lengths)])
+
+
+def _of_values(statistic: Statistic, values: Floats, weights: Floats, cumulative: Floats) -> float:
+    """A trimmed statistic of one period's values (ascending) with their weights and running weights."""
     total = float(cumulative[-1])
     if total <= 0:
         return math.nan
-    if statistic.kind == "p":
-        assert statistic.high is not None
-        rank = _mass(statistic.high, total, values, cumulative)
-        return float(values[min(int(np.searchsorted(cumulative, rank, "left")), len(values) - 1)])
     low = 0.0 if statistic.low is None else _mass(statistic.low, total, values, cumulative)
     high = total if statistic.high is None else _mass(statistic.high, total, values, cumulative)
     if high < low:
@@ -220,7 +330,7 @@ def _of_values(statistic: Statistic, values: Floats, weights: Floats) -> float:
 def _mass(bound: Bound, total: float, values: Floats, cumulative: Floats) -> float:
     """Where ``bound`` cuts the samples, as the weight below the cut."""
     if bound.percent:
-        return float(bound.value * Fraction(total) / 100)
+        return _share(bound, total)
     below = int(np.searchsorted(values, float(bound.value), "right"))  # values at or below the bound
     return float(cumulative[below - 1]) if below else 0.0
 
