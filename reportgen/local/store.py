@@ -7,13 +7,20 @@ its second) and stands for a count of samples: either samples that all have one 
 entry of ``Values``/``Counts``, a statistic set of copies of one value), or a statistic set of which only
 the sum, minimum and maximum are known. Percentiles need the former; see ``aggregate``.
 
+The rows read lately stay in memory (up to ``cache_rows`` of them), since SQLite takes far longer to hand
+over a week of rows than numpy takes to aggregate them, and a report reads the same metrics widget after
+widget. The store forgets a metric's rows when it writes to that metric, and all of them when another
+connection writes to the file.
+
 A store is not thread-safe: the server drives it from one thread.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +31,7 @@ import numpy as np
 from reportgen.local.aggregate import Samples
 
 NO_UNIT = "None"  # CloudWatch's name for "no unit"
+CACHE_ROWS = 2_000_000  # rows read kept in memory, 48 bytes each: about 100 MB
 
 # A statistic set: (timestamp, sample count, sum, minimum, maximum).
 StatisticSet = tuple[int, float, float, float, float]
@@ -60,11 +68,19 @@ CREATE TABLE IF NOT EXISTS dashboards (
     modified REAL NOT NULL
 );
 """
-_SAMPLES = """
-SELECT timestamp, count, coalesce(sum, value * count), coalesce(minimum, value), coalesce(maximum, value), value
-FROM datapoints JOIN series ON datapoints.series = series.id
-WHERE series.metric = ? AND timestamp >= ? AND timestamp < ?
+# A series' rows of values and its statistic sets, each in the index's time order. Apart, because a row of
+# values needs only three columns, and SQLite takes far longer to hand over a column than numpy to derive one.
+_VALUES = """
+SELECT timestamp, count, value FROM datapoints
+WHERE series = ? AND timestamp >= ? AND timestamp < ? AND value IS NOT NULL ORDER BY timestamp
 """
+_SETS = """
+SELECT timestamp, count, sum, minimum, maximum FROM datapoints
+WHERE series = ? AND timestamp >= ? AND timestamp < ? AND value IS NULL ORDER BY timestamp
+"""
+_VALUE_ROW = np.dtype([("timestamp", np.int64), ("count", np.float64), ("value", np.float64)])
+_SET_ROW = np.dtype([("timestamp", np.int64), ("count", np.float64), ("sum", np.float64), ("minimum", np.float64),
+                     ("maximum", np.float64)])
 
 
 @dataclass(frozen=True, order=True)
@@ -95,16 +111,70 @@ class Dashboard:
         return len(self.body.encode())
 
 
-class MetricStore:
-    """Datapoints and dashboards in one SQLite database."""
+@dataclass(frozen=True)
+class _Window:
+    """A metric's rows (of one unit, or of any) at every timestamp in [start, end)."""
 
-    def __init__(self, path: str = ":memory:") -> None:
+    start: int
+    end: int
+    samples: Samples
+
+    def __post_init__(self) -> None:
+        for column in vars(self.samples).values():
+            column.flags.writeable = False  # every reader gets views of them
+
+
+class _RecentReads:
+    """The windows of rows read lately, by (metric id, unit or None), least recently used first; up to
+    ``limit`` rows in all."""
+
+    __slots__ = ("limit", "rows", "_windows")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.rows = 0
+        self._windows: OrderedDict[tuple[int, str | None], _Window] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"<_RecentReads windows={len(self._windows)} rows={self.rows}/{self.limit}>"
+
+    def get(self, key: tuple[int, str | None]) -> _Window | None:
+        return self._windows.get(key)
+
+    def put(self, key: tuple[int, str | None], window: _Window) -> None:
+        self.forget(key)
+        self._windows[key] = window
+        self.rows += len(window.samples)
+        while self.rows > self.limit:
+            _, oldest = self._windows.popitem(last=False)
+            self.rows -= len(oldest.samples)
+
+    def forget_metric(self, metric_id: int) -> None:
+        for key in [key for key in self._windows if key[0] == metric_id]:
+            self.forget(key)
+
+    def forget(self, key: tuple[int, str | None]) -> None:
+        window = self._windows.pop(key, None)
+        if window is not None:
+            self.rows -= len(window.samples)
+
+    def clear(self) -> None:
+        self._windows.clear()
+        self.rows = 0
+
+
+class MetricStore:
+    """Datapoints and dashboards in one SQLite database; ``cache_rows`` bounds the rows kept in memory."""
+
+    def __init__(self, path: str = ":memory:", *, cache_rows: int = CACHE_ROWS) -> None:
         self.path = path
         # The server's store thread is the only user, but it is not the thread that opens the store.
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode = WAL" if path != ":memory:" else "PRAGMA journal_mode = MEMORY")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)
+        self._recent = _RecentReads(cache_rows)
+        self._version = self._data_version()
 
     def close(self) -> None:
         self._db.close()
@@ -112,7 +182,8 @@ class MetricStore:
     def __repr__(self) -> str:
         (metrics,), (datapoints,) = (self._db.execute(f"SELECT count(*) FROM {table}").fetchone()
                                      for table in ("metrics", "datapoints"))
-        return f"<MetricStore {self.path!r} metrics={metrics} datapoints={datapoints}>"
+        return (f"<MetricStore {self.path!r} cached={self._recent.rows}/{self._recent.limit} metrics={metrics} "
+                f"datapoints={datapoints}>")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -122,6 +193,7 @@ class MetricStore:
             yield
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._recent.clear()  # it may hold rows read inside the transaction, now undone
             raise
         self._db.execute("COMMIT")
 
@@ -148,24 +220,47 @@ class MetricStore:
         """Remove ``metric``'s datapoints in [start, end)."""
         metric_id = self._id(metric)
         if metric_id is not None:
+            self._recent.forget_metric(metric_id)
             with self._writing():
                 self._db.execute("DELETE FROM datapoints WHERE series IN (SELECT id FROM series WHERE metric = ?) "
                                  "AND timestamp >= ? AND timestamp < ?", (metric_id, start, end))
 
     def samples(self, metric: MetricKey, start: int, end: int, unit: str | None = None) -> Samples:
-        """``metric``'s rows in [start, end) in time order, of one ``unit`` or of any."""
+        """``metric``'s rows in [start, end) in time order, of one ``unit`` or of any; read-only arrays."""
         metric_id = self._id(metric)
-        if metric_id is None:
+        if metric_id is None or start >= end:
             return Samples.empty()
-        query, parameters = _SAMPLES, list[str | int]([metric_id, start, end])
+        version = self._data_version()
+        if version != self._version:  # another connection wrote: anything held may be stale
+            self._recent.clear()
+            self._version = version
+        key = (metric_id, unit)
+        held = self._recent.get(key)
+        if held is None or end < held.start or start > held.end:
+            held = _Window(start, end, self._read(metric_id, unit, start, end))
+        elif start < held.start or end > held.end:
+            # Only what lies beyond the window held is read; the window grows to cover both.
+            held = _Window(min(start, held.start), max(end, held.end), Samples.joined((
+                self._read(metric_id, unit, start, held.start), held.samples,
+                self._read(metric_id, unit, held.end, end))))
+        self._recent.put(key, held)
+        return held.samples.between(start, end)
+
+    def _read(self, metric_id: int, unit: str | None, start: int, end: int) -> Samples:
+        """From the database: a metric's rows in [start, end) in time order, of one ``unit`` or of any."""
+        query, parameters = "SELECT id FROM series WHERE metric = ?", list[str | int]([metric_id])
         if unit is not None:
             query += " AND unit = ?"
             parameters.append(unit)
-        rows = self._db.execute(query + " ORDER BY timestamp", parameters).fetchall()
-        if not rows:
-            return Samples.empty()
-        table = np.array(rows, dtype=np.float64)  # a NULL value becomes NaN
-        return Samples(table[:, 0].astype(np.int64), *(table[:, column] for column in range(1, 6)))
+        parts = []
+        for (series,) in self._db.execute(query + " ORDER BY id", parameters).fetchall():
+            values = np.fromiter(self._db.execute(_VALUES, (series, start, end)), _VALUE_ROW)
+            sets = np.fromiter(self._db.execute(_SETS, (series, start, end)), _SET_ROW)
+            each = values["value"]
+            parts += [Samples(values["timestamp"], values["count"], each * values["count"], each, each, each),
+                      Samples(sets["timestamp"], sets["count"], sets["sum"], sets["minimum"], sets["maximum"],
+                              np.full(len(sets), math.nan))]
+        return Samples.joined(parts).in_time_order() if parts else Samples.empty()
 
     def units(self, metric: MetricKey, start: int, end: int) -> list[str]:
         """The units ``metric`` was published with in [start, end), sorted."""
@@ -198,10 +293,16 @@ class MetricStore:
             "INSERT INTO metrics (namespace, name, dimensions, published) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (namespace, name, dimensions) DO UPDATE SET published = max(published, excluded.published) "
             "RETURNING id", (metric.namespace, metric.name, _dimensions_json(metric), published)).fetchone()
+        self._recent.forget_metric(metric_id)
         (series_id,) = self._db.execute(
             "INSERT INTO series (metric, unit) VALUES (?, ?) ON CONFLICT (metric, unit) DO UPDATE SET unit = unit "
             "RETURNING id", (metric_id, unit)).fetchone()
         return int(series_id)
+
+    def _data_version(self) -> int:
+        """A number that changes whenever another connection commits a change to the database."""
+        (version,) = self._db.execute("PRAGMA data_version").fetchone()
+        return int(version)
 
     def _id(self, metric: MetricKey) -> int | None:
         row = self._db.execute("SELECT id FROM metrics WHERE namespace = ? AND name = ? AND dimensions = ?",

@@ -11,6 +11,7 @@ import asyncio
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -214,6 +215,33 @@ def test_a_metric_nobody_stored_has_no_datapoints(cloudwatch: Any, namespace: st
         {"Id": "m", "Label": "Nothing", "Timestamps": [], "Values": [], "StatusCode": "Complete", "Messages": []}]
     assert cloudwatch.get_metric_statistics(Namespace=namespace, MetricName="Nothing", Statistics=["Sum"], Period=60,
                                             StartTime=BASE, EndTime=BASE + MINUTE)["Datapoints"] == []
+
+
+def test_reads_while_others_put_see_every_put_before_them(standin: BackgroundStandIn,
+                                                          client_for: Callable[..., Any], namespace: str) -> None:
+    # Four writers put 1.0 twenty times each into one hour while a reader sums it over and over: no sum may
+    # be below the one before (nothing read is staler than what was read already), and the last is all.
+    def put(client: Any) -> None:
+        for n in range(20):
+            client.put_metric_data(Namespace=namespace, MetricData=[
+                {"MetricName": "Hits", "Timestamp": BASE + n * MINUTE, "Value": 1.0}])
+
+    def total() -> float:
+        answer = reader.get_metric_statistics(Namespace=namespace, MetricName="Hits", StartTime=BASE,
+                                              EndTime=BASE + timedelta(hours=1), Period=3600, Statistics=["Sum"])
+        return sum(point["Sum"] for point in answer["Datapoints"])
+
+    # Made here: making a client writes its protocol's model file, which another thread may be reading.
+    reader, writers = client_for(standin.endpoint_url), [client_for(standin.endpoint_url) for _ in range(4)]
+    with ThreadPoolExecutor(len(writers)) as pool:
+        puts = [pool.submit(put, writer) for writer in writers]
+        sums = [total()]
+        while not all(done.done() for done in puts):
+            sums.append(total())
+        for done in puts:
+            done.result()
+    sums.append(total())
+    assert sums == sorted(sums) and sums[-1] == 80.0
 
 
 # ---- paging ---------------------------------------------------------------------------------------------------------

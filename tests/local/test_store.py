@@ -47,10 +47,64 @@ def test_samples_keep_their_units_and_statistic_sets_their_summary(store: Metric
 
 
 def test_a_failed_transaction_keeps_nothing(store: MetricStore) -> None:
+    store.add_values(CPU, "Percent", [60], [1.0], published=0.0)
     with pytest.raises(RuntimeError), store.transaction():
-        store.add_values(CPU, "Percent", [60], [1.0], published=0.0)
+        store.add_values(CPU, "Percent", [120], [2.0], published=0.0)
+        assert store.samples(CPU, 0, 200).value.tolist() == [1.0, 2.0]  # read inside: its own writes
         raise RuntimeError("interrupted")
-    assert store.metrics() == [] and len(store.samples(CPU, 0, 100)) == 0
+    assert store.samples(CPU, 0, 200).value.tolist() == [1.0]
+
+
+def values(store: MetricStore, start: int, end: int) -> list[float]:
+    return store.samples(CPU, start, end).value.tolist()
+
+
+def test_reads_from_memory_see_every_write(store: MetricStore) -> None:
+    store.add_values(CPU, "Percent", [60, 120, 180], [1.0, 2.0, 3.0], published=0.0)
+    assert values(store, 0, 600) == [1.0, 2.0, 3.0]
+    store.add_values(CPU, "Percent", [120], [9.0], published=0.0)
+    assert values(store, 0, 600) == [1.0, 2.0, 9.0, 3.0]
+    store.add_statistic_sets(CPU, "Percent", [(180, 2.0, 5.0, 1.0, 4.0)], published=0.0)
+    assert store.samples(CPU, 0, 600).count.tolist() == [1.0, 1.0, 1.0, 1.0, 2.0]
+    store.delete(CPU, 100, 200)
+    assert values(store, 0, 600) == [1.0]
+
+
+def test_a_read_window_grows_and_moves_without_changing_what_is_read() -> None:
+    cached, fresh = MetricStore(), MetricStore(cache_rows=0)
+    for each in (cached, fresh):
+        each.add_values(CPU, "Percent", list(range(0, 6000, 60)), [float(n) for n in range(100)], published=0.0)
+        each.add_values(CPU, "Count", [300, 3000], [-1.0, -2.0], published=0.0)
+    for start, end in [(1000, 2000), (500, 1500), (1500, 4000), (0, 6000), (1200, 1300), (5990, 9000),
+                       (20_000, 30_000), (0, 60)]:
+        got, expected = cached.samples(CPU, start, end), fresh.samples(CPU, start, end)
+        assert got.timestamps.tolist() == expected.timestamps.tolist(), (start, end)
+        assert got.value.tolist() == expected.value.tolist(), (start, end)
+        assert not got.value.flags.writeable  # views of what the store holds
+    assert "cached=1/2000000" in repr(cached) and "cached=0/0" in repr(fresh)  # only the last window
+
+
+def test_the_rows_held_in_memory_stay_within_the_limit() -> None:
+    store = MetricStore(cache_rows=250)
+    metrics = [MetricKey.of("Test/Cache", f"m{n}") for n in range(3)]
+    for metric in metrics:
+        store.add_values(metric, "Count", list(range(100)), [1.0] * 100, published=0.0)
+    for metric in [*metrics, *metrics]:
+        assert store.samples(metric, 0, 100).count.sum() == 100.0
+        assert "cached=100/250" in repr(store) or "cached=200/250" in repr(store)
+
+
+def test_another_connection_sees_only_committed_writes(tmp_path: Path) -> None:
+    path = str(tmp_path / "metrics.db")
+    reader, writer = MetricStore(path), MetricStore(path)
+    writer.add_values(CPU, "Percent", [60], [1.0], published=0.0)
+    assert values(reader, 0, 600) == [1.0]
+    with writer.transaction():
+        writer.add_values(CPU, "Percent", [120], [2.0], published=0.0)
+        assert values(reader, 0, 600) == [1.0]
+    assert values(reader, 0, 600) == [1.0, 2.0]
+    writer.delete(CPU, 0, 100)
+    assert values(reader, 0, 600) == [2.0]
 
 
 def test_metrics_by_namespace_name_and_publication(store: MetricStore) -> None:
