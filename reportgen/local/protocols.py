@@ -51,7 +51,7 @@ XML_NAMESPACE = f"http://monitoring.amazonaws.com/doc/{API_VERSION}/"
 ANONYMOUS = "anonymous"
 
 # "Credential=AKID/20261126/us-east-1/monitoring/aws4_request" in a SigV4 Authorization header.
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(?:\d{8}/([^/,\s]+)/)?")
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -276,13 +276,22 @@ def detect(headers: Mapping[str, str], path: str = "/") -> Protocol:
     return QUERY
 
 
-def access_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
-    """The caller's access key id from SigV4 (header or presigned query), or ``anonymous``."""
+@dataclass(frozen=True)
+class Caller:
+    """Who signed a request (SigV4, in the header or a presigned query): the access key id, or ``anonymous``,
+    and the region it was signed for, if any."""
+
+    access_key: str = ANONYMOUS
+    region: str | None = None
+
+
+def caller(headers: Mapping[str, str], query: Mapping[str, str]) -> Caller:
+    """The request's ``Caller``."""
     for source in (headers.get("Authorization", ""), f"Credential={query.get('X-Amz-Credential', '')}"):
         match = _CREDENTIAL.search(source)
         if match:
-            return match.group(1)
-    return ANONYMOUS
+            return Caller(match.group(1), match.group(2))
+    return Caller()
 
 
 # ---- reading requests along the input shape ---------------------------------------------------------------

@@ -387,7 +387,8 @@ def row_series(widget: Widget, fetched: Sequence[synthetic.Series | None] | None
     given = fetched if fetched is not None else [None] * len(widget.metrics)
     data: list[synthetic.Series | None] = [
         None if row.expression is not None else series if series is not None else
-        synthetic.series(row, widget.start, widget.end) for row, series in zip(widget.metrics, given)]
+        synthetic.series(row, widget.start, widget.end, row.region or widget.region)
+        for row, series in zip(widget.metrics, given)]
     periods = [synthetic.effective_period(row.period, widget.start, widget.end) for row in widget.metrics]
     # Rows without an id still belong to METRICS(); '#' can never start an id, so their keys cannot clash.
     points = {row.id or f"#{index}": mathexpr.TimeSeries(series.timestamps, series.values, period)

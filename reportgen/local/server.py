@@ -142,7 +142,8 @@ class StandIn:
         """Answer one AWS API request."""
         protocol = protocols.detect(request.headers, request.path)
         request_id = str(uuid.uuid4())
-        key = protocols.access_key(request.headers, request.query)
+        caller = protocols.caller(request.headers, request.query)
+        key = caller.access_key
         counts = self.counts.setdefault(key, _Counts())
         counts.requests += 1
         # The rate limit goes first, before anything that awaits: it stamps the request with the time it
@@ -160,7 +161,8 @@ class StandIn:
                 counts.throttled += 1
                 return _response(protocol.encode_error(_THROTTLED, request_id))
             if call.operation == OPERATION:
-                result: Mapping[str, Any] = {"MetricWidgetImage": await self._metric_widget_image(call.params)}
+                result: Mapping[str, Any] = {"MetricWidgetImage": await self._metric_widget_image(call.params,
+                                                                                                 caller.region)}
             else:
                 result = await self._operation(call.operation, call.params)
         except ServiceError as error:
@@ -186,7 +188,7 @@ class StandIn:
                                                 f"{supported}")
         return await self._in_store(partial(handler, params))
 
-    async def _metric_widget_image(self, params: Mapping[str, Any]) -> bytes:
+    async def _metric_widget_image(self, params: Mapping[str, Any], region: str | None) -> bytes:
         text = params["MetricWidget"]  # a string: the protocol has checked it against the model
         injected = self.faults.take(_title_of(text))
         if injected is not None:
@@ -195,7 +197,7 @@ class StandIn:
             raise ServiceError("InvalidParameterValue", f"OutputFormat {params['OutputFormat']!r} is not supported; "
                                                         "use png (or image/png for a raw PNG body)")
         try:
-            widget = parse_widget(text, now=datetime.fromtimestamp(self.wall_clock(), UTC))
+            widget = parse_widget(text, now=datetime.fromtimestamp(self.wall_clock(), UTC), region=region)
         except WidgetError as exc:
             raise ServiceError("InvalidParameterValue", f"MetricWidget: {exc}") from None
         try:

@@ -60,6 +60,9 @@ MAX_POINTS = 2880
 _COARSER_PERIODS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86_400)
 _MINUTES_PER_POINT = 60  # at most; a longer period samples this many of its minutes
 _DAY = 86_400
+# Its data is seeded as if no region were given, so a widget drawn outside a request (the gallery, a test)
+# shows what a client of this region sees.
+BASE_REGION = "us-east-1"
 _WANDER_KNOT = 7_200  # seconds between the random knots of the slow wander
 _DRAIN_DAYS = 30
 
@@ -196,8 +199,9 @@ def effective_period(period: int, start: datetime, end: datetime) -> int:
     return next((p for p in _COARSER_PERIODS if p >= needed), math.ceil(needed / 86_400) * 86_400)
 
 
-def series(row: MetricRow, start: datetime, end: datetime) -> Series:
-    """Data points for ``row`` at each (effective) period boundary in [start, end)."""
+def series(row: MetricRow, start: datetime, end: datetime, region: str | None = None) -> Series:
+    """Data points for ``row`` at each (effective) period boundary in [start, end), in ``region``: each
+    region has its own data, ``BASE_REGION``'s (and no region's) being the same."""
     shape = _shape_for(row)
     if row.name.lower().startswith("nodata"):
         return Series(np.empty(0, np.int64), np.empty(0, np.float64), shape.unit)
@@ -206,7 +210,7 @@ def series(row: MetricRow, start: datetime, end: datetime) -> Series:
     timestamps = np.arange(first, end.timestamp(), period, dtype=np.int64)
     statistic = parse_statistic(row.stat)
     unit = _STATISTIC_UNITS.get(statistic.kind, shape.unit)
-    return Series(timestamps, _values(shape, row, statistic, timestamps, period), unit)
+    return Series(timestamps, _values(shape, row, statistic, timestamps, period, region), unit)
 
 
 def _shape_for(row: MetricRow) -> _Shape:
@@ -221,13 +225,15 @@ def _dimensions(row: MetricRow) -> tuple[tuple[str, str], ...]:
 
 
 def _values(shape: _Shape, row: MetricRow, statistic: Statistic, t: npt.NDArray[np.int64],
-            period: int) -> npt.NDArray[np.float64]:
+            period: int, region: str | None) -> npt.NDArray[np.float64]:
     samples = max(period / 60, 1.0)  # one value a minute, as most AWS metrics publish
     if statistic.kind == "SampleCount":
         return np.full(len(t), samples)
     per_point = max(1, min(period // 60, _MINUTES_PER_POINT))
     minutes = t[:, None] + (period // per_point) * np.arange(per_point)  # points × sampled minutes
     dimensions = repr(_dimensions(row))
+    if region not in (None, BASE_REGION):
+        dimensions += f" in {region}"
     shared = _seed(row.namespace, shape.family or row.name, dimensions)  # rhythm, drift, incidents, rounding
     own = _seed(row.namespace, row.name, dimensions)                    # noise and spread
     values = _minute_values(shape, shared, own, minutes)

@@ -3,8 +3,9 @@
 Everything CloudWatch would refuse raises ``WidgetError`` with a message that names the offending key
 (``metrics[2][4]: `colour` is not a metric option; did you mean `color`?``); the server answers it as
 ``InvalidParameterValue``. Keys that real dashboard JSON carries but that do not change a still image
-(``liveData``, ``table.stickySummary``) are checked for their type and otherwise ignored; ``region`` and
-``accountId`` only feed the dynamic labels ``${PROP('Region')}`` and ``${PROP('AccountId')}``.
+(``liveData``, ``table.stickySummary``) are checked for their type and otherwise ignored. ``region``
+defaults to the caller's, as CloudWatch's does, and picks the synthetic data drawn; ``accountId`` only feeds
+the dynamic label ``${PROP('AccountId')}``.
 """
 
 from __future__ import annotations
@@ -157,8 +158,9 @@ class Widget:
     table: Table = Table()
 
 
-def parse_widget(text: str | bytes, *, now: datetime) -> Widget:
-    """Parse and validate MetricWidget JSON; relative times count back from ``now`` (aware)."""
+def parse_widget(text: str | bytes, *, now: datetime, region: str | None = None) -> Widget:
+    """Parse and validate MetricWidget JSON; relative times count back from ``now`` (aware), and a widget
+    without ``region`` shows ``region``'s metrics (the region the request was signed for)."""
     size = len(text.encode() if isinstance(text, str) else text)
     if size > MAX_WIDGET_JSON_BYTES:
         raise WidgetError(f"MetricWidget is {size} bytes; the limit is {MAX_WIDGET_JSON_BYTES} bytes (100 KB)")
@@ -200,7 +202,7 @@ def parse_widget(text: str | bytes, *, now: datetime) -> Widget:
         theme=_choice(doc.get("theme", "light"), ("light", "dark"), "theme"),
         period_to_time_range=_bool(doc.get("setPeriodToTimeRange", False), "setPeriodToTimeRange"),
         sparkline=_bool(doc.get("sparkline", False), "sparkline"),
-        region=_optional_str(doc.get("region"), "region"),
+        region=_optional_str(doc.get("region"), "region") or region,
         account_id=_optional_str(doc.get("accountId"), "accountId"),
         full_precision=_bool(doc.get("singleValueFullPrecision", False), "singleValueFullPrecision"),
         trend=_bool(doc.get("trend", False), "trend"),

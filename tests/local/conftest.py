@@ -29,9 +29,9 @@ def aio_cloudwatch() -> Callable[..., Any]:
 def boto3_cloudwatch() -> Callable[..., Any]:
     """Factory: a synchronous boto3 CloudWatch client for ``endpoint_url``."""
 
-    def make(endpoint_url: str, access_key: str = "testing", **config: Any) -> Any:
+    def make(endpoint_url: str, access_key: str = "testing", region: str = "us-east-1", **config: Any) -> Any:
         config.setdefault("retries", {"total_max_attempts": 1})
-        return boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=endpoint_url,
+        return boto3.client("cloudwatch", region_name=region, endpoint_url=endpoint_url,
                             aws_access_key_id=access_key, aws_secret_access_key="testing", config=Config(**config))
 
     return make

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from reportgen.local.protocols import JSON, QUERY, XML_NAMESPACE, ServiceError, access_key, detect
+from reportgen.local.protocols import JSON, QUERY, XML_NAMESPACE, Caller, ServiceError, caller, detect
 
 TARGET = {"X-Amz-Target": "GraniteServiceVersion20100801.GetMetricWidgetImage"}
 NS = {"cw": XML_NAMESPACE}
@@ -70,12 +70,15 @@ def test_query_answers_are_cloudwatch_xml() -> None:
     assert error.findtext("cw:RequestId", namespaces=NS) == "rid"
 
 
-@pytest.mark.parametrize(("headers", "query", "key"), [
-    ({"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-east-1/monitoring/aws4_request, "
-                       "SignedHeaders=host, Signature=abc"}, {}, "AKIDEXAMPLE"),
-    ({}, {"X-Amz-Credential": "AKIDQUERY/20261126/us-east-1/monitoring/aws4_request"}, "AKIDQUERY"),
-    ({}, {}, "anonymous"),
-    ({"Authorization": "Bearer token"}, {}, "anonymous"),
+@pytest.mark.parametrize(("headers", "query", "expected"), [
+    ({"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/eu-west-1/monitoring/aws4_request, "
+                       "SignedHeaders=host, Signature=abc"}, {}, Caller("AKIDEXAMPLE", "eu-west-1")),
+    ({}, {"X-Amz-Credential": "AKIDQUERY/20261126/us-east-1/monitoring/aws4_request"},
+     Caller("AKIDQUERY", "us-east-1")),
+    ({"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDSHORT/"}, {}, Caller("AKIDSHORT", None)),
+    ({}, {}, Caller("anonymous", None)),
+    ({"Authorization": "Bearer token"}, {}, Caller("anonymous", None)),
 ])
-def test_access_key_comes_from_the_sigv4_credential(headers: dict[str, str], query: dict[str, str], key: str) -> None:
-    assert access_key(headers, query) == key
+def test_the_caller_comes_from_the_sigv4_credential(headers: dict[str, str], query: dict[str, str],
+                                                     expected: Caller) -> None:
+    assert caller(headers, query) == expected

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from reportgen.local.render import PALETTE, THEMES, WARNING, _compact, _time_ticks, render_png, row_series
-from reportgen.local.synthetic import Series
+from reportgen.local.synthetic import BASE_REGION, Series
 from reportgen.local.widget import parse_widget
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -123,11 +123,20 @@ def test_a_window_with_too_many_points_widens_the_period() -> None:
 
 
 def test_keys_that_do_not_change_a_still_image() -> None:
-    assert png() == png(region="eu-west-1", accountId="123456789012", liveData=True,
+    assert png() == png(accountId="123456789012", liveData=True,
                         table={"layout": "vertical"}, singleValueFullPrecision=True, trend=True,
                         labels={"visible": True}, sparkline=True,
                         annotations={"alarms": ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:cpu"]},
-                        metrics=[[*CPU, {"region": "eu-west-1", "accountId": "123456789012"}]])
+                        metrics=[[*CPU, {"accountId": "123456789012"}]])
+
+
+def test_region_picks_the_data_and_a_row_region_overrides_the_widget() -> None:
+    home = png()
+    assert png(region=BASE_REGION) == home  # the synthetic estate's base region is what no region shows
+    ireland = png(region="eu-west-1")
+    assert ireland != home
+    assert png(region="eu-west-1", metrics=[[*CPU, {"region": BASE_REGION}]]) == home
+    assert png(metrics=[[*CPU, {"region": "eu-west-1"}]]) == ireland
 
 
 def test_stacked_fills_under_each_row() -> None:
@@ -410,7 +419,7 @@ def test_property_labels() -> None:
 def test_region_and_account_labels_come_from_the_row_or_the_widget() -> None:
     label = "${PROP('Region')} ${PROP('AccountId')}"
     assert png(region="eu-west-1", metrics=[[*CPU, {"label": label, "accountId": "123456789012"}]]) == png(
-        metrics=[[*CPU, {"label": "eu-west-1 123456789012"}]])
+        region="eu-west-1", metrics=[[*CPU, {"label": "eu-west-1 123456789012"}]])
 
 
 def test_value_labels_over_the_window() -> None:

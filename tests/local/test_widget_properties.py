@@ -359,9 +359,7 @@ PROPERTIES = [
     case("period-multiple-of-60", widget(), widget(period=900)),
     case("region", widget([*CPU, {"label": "${PROP('Region')}"}], region="us-east-1"),
          widget([*CPU, {"label": "${PROP('Region')}"}], region="eu-west-1")),
-    case("region-selects-the-data", widget(region="us-east-1"), widget(region="eu-west-1"),
-         xfail="the stand-in has one region: a widget's region feeds ${PROP('Region')} but not its data, while "
-               "CloudWatch draws that region's metrics"),
+    case("region-selects-the-data", widget(region="us-east-1"), widget(region="eu-west-1")),
     case("stacked", widget(CPU, CPU2), widget(CPU, CPU2, stacked=True)),
     *(case(name, samples_widget("Average"), samples_widget(statistic))
       for name, statistic, _ in STATISTICS if statistic != "Average"),
@@ -544,6 +542,17 @@ def test_the_picture_stays_the_same(client: Any, base: Widget, changed: Widget) 
     data, before = _draw(client, base)
     other, after = _draw(client, changed)
     assert other == data, f"{_changed_pixels(before, after)} pixels differ"
+
+
+def test_a_widget_without_region_shows_the_region_the_request_was_signed_for(
+        standin_at_now: BackgroundStandIn, boto3_cloudwatch: Callable[..., Any]) -> None:
+    ireland, virginia = (boto3_cloudwatch(standin_at_now.endpoint_url, region=region)
+                         for region in ("eu-west-1", "us-east-1"))
+    labelled = widget([*CPU, {"label": "${PROP('Region')}"}])
+    in_ireland = _draw(ireland, labelled)[0]
+    assert in_ireland == _draw(virginia, {**labelled, "region": "eu-west-1"})[0]
+    assert in_ireland != _draw(virginia, labelled)[0]
+    assert in_ireland == _draw(ireland, widget([*CPU, {"label": "eu-west-1"}]))[0]
 
 
 @pytest.mark.parametrize(("doc", "message"), REFUSED)
