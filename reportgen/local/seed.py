@@ -4,7 +4,9 @@ EC2 instances and their Auto Scaling group, an Application Load Balancer and its
 functions, two RDS instances, a DynamoDB table, SQS queues (one a dead-letter queue) and an API Gateway
 stage, with the names the specs in ``report_specs/`` use. Each metric gets a datapoint a minute over the
 window, made by the synthetic generator, so the store draws what the stand-in draws without it: a
-minute's value is the synthetic one-minute average (for counts, the minute's count). A latency metric
+minute's value is the synthetic one-minute average (for counts, the minute's count). The web Auto Scaling
+group's CPUUtilization is made of its instances' datapoints, as EC2's group metrics are, so its Maximum is
+the busiest instance. A latency metric
 publishes its minute as a hundred requests, ``Values``/``Counts`` at the synthetic minute's percentiles
 (20 at its 10th percentile, 20 at its 30th, … 2 at its 99th), so its percentiles spread as a latency's do.
 
@@ -31,6 +33,8 @@ _SPREAD_UNITS = frozenset({"Seconds", "Milliseconds", "Microseconds"})
 # A minute of latency as 100 samples: (percentile of the synthetic minute, how many samples take its value),
 # each value standing for the band of the distribution around its percentile.
 _SPREAD = (("p10", 20), ("p30", 20), ("p50", 20), ("p70", 20), ("p85", 10), ("p92.5", 5), ("p96.5", 3), ("p99", 2))
+_WEB_GROUP = ("AutoScalingGroupName", "prod-web-asg")
+_WEB_INSTANCES = ("i-0123456789abcdef0", "i-0fedcba9876543210")  # web-1 and web-2 in the example specs
 
 _LB = ("LoadBalancer", "app/prod-web/50dc6c495c0c9188")
 _TG = ("TargetGroup", "targetgroup/prod-web/73e2d6bc24d8a067")
@@ -38,11 +42,11 @@ _API = (("ApiName", "orders-api"), ("Stage", "prod"))
 
 
 def _estate() -> Iterator[MetricKey]:
-    for instance in ("i-0123456789abcdef0", "i-0fedcba9876543210", "i-0a1b2c3d4e5f67890"):
+    for instance in (*_WEB_INSTANCES, "i-0a1b2c3d4e5f67890"):
         for name in ("CPUUtilization", "NetworkIn", "NetworkOut", "StatusCheckFailed"):
             yield MetricKey.of("AWS/EC2", name, [("InstanceId", instance)])
     for name in ("CPUUtilization", "StatusCheckFailed_Instance", "StatusCheckFailed_System"):
-        yield MetricKey.of("AWS/EC2", name, [("AutoScalingGroupName", "prod-web-asg")])
+        yield MetricKey.of("AWS/EC2", name, [_WEB_GROUP])
     for name in ("RequestCount", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "TargetResponseTime"):
         yield MetricKey.of("AWS/ApplicationELB", name, [_LB])
     for name in ("HealthyHostCount", "UnHealthyHostCount"):
@@ -105,7 +109,14 @@ def _add_minutes(store: MetricStore, metric: MetricKey, start: int, end: int, pu
     average = synthetic.series(row, *window)
     unit = average.unit or NO_UNIT
     timestamps, values, counts = average.timestamps, average.values, np.ones(len(average.values))
-    if unit in _SPREAD_UNITS:
+    if metric.dimensions == (_WEB_GROUP,) and metric.name == "CPUUtilization":
+        # The group's metric aggregates its instances' datapoints, as EC2's does: its Maximum is the
+        # busiest instance and its Average their mean.
+        members = [synthetic.series(replace(row, dimensions=(("InstanceId", instance),)), *window).values
+                   for instance in _WEB_INSTANCES]
+        timestamps, values = np.repeat(timestamps, len(members)), np.stack(members, axis=1).ravel()
+        counts = np.ones(len(values))
+    elif unit in _SPREAD_UNITS:
         spread = np.stack([synthetic.series(replace(row, stat=stat), *window).values for stat, _ in _SPREAD], axis=1)
         if (spread != spread[:, :1]).any():
             timestamps, values = np.repeat(timestamps, len(_SPREAD)), spread.ravel()

@@ -120,3 +120,19 @@ def test_a_store_that_cannot_be_opened_is_one_line(tmp_path: Path, capsys: pytes
     assert main(["seed", "--data", str(tmp_path / "missing" / "store.db"), "--days", "1"]) == 1
     assert capsys.readouterr().err.splitlines() == [
         f"ERROR cannot seed {tmp_path / 'missing' / 'store.db'}: unable to open database file"]
+
+
+def test_the_web_groups_cpu_is_made_of_its_instances(seeded: Path) -> None:
+    store = MetricStore(str(seeded))
+    start, end = int(DAY_START.timestamp()), int(DAY_END.timestamp())
+
+    def statistic(metric: MetricKey, name: str) -> Any:
+        return compute(parse_statistic(name), by_period(store.samples(metric, start, end), start, 300))
+
+    group = MetricKey.of("AWS/EC2", "CPUUtilization", [("AutoScalingGroupName", "prod-web-asg")])
+    web = [MetricKey.of("AWS/EC2", "CPUUtilization", [("InstanceId", instance)])
+           for instance in ("i-0123456789abcdef0", "i-0fedcba9876543210")]
+    assert np.allclose(statistic(group, "Maximum"), np.maximum(*(statistic(one, "Maximum") for one in web)))
+    assert np.allclose(statistic(group, "Average"), np.mean([statistic(one, "Average") for one in web], axis=0))
+    assert (statistic(group, "SampleCount") == 10).all()  # two instances, five minutes
+    store.close()
