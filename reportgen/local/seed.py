@@ -6,9 +6,9 @@ stage, with the names the specs in ``report_specs/`` use. Each metric gets a dat
 window, made by the synthetic generator, so the store draws what the stand-in draws without it: a
 minute's value is the synthetic one-minute average (for counts, the minute's count). The web Auto Scaling
 group's CPUUtilization is made of its instances' datapoints, as EC2's group metrics are, so its Maximum is
-the busiest instance. A latency metric
-publishes its minute as a hundred requests, ``Values``/``Counts`` at the synthetic minute's percentiles
-(20 at its 10th percentile, 20 at its 30th, … 2 at its 99th), so its percentiles spread as a latency's do.
+the busiest instance. A latency metric publishes its minute as a hundred requests, ``Values``/``Counts`` at
+the synthetic minute's percentiles (20 at its 10th percentile, 20 at its 30th, … 2 at its 99th), so its
+percentiles spread as a latency's do.
 
 Seeding replaces what the store held for these metrics in the window, so running it twice changes nothing.
 """
