@@ -19,6 +19,16 @@ MAX_WIDGET_JSON_BYTES = 100 * 1024
 MIN_WIDGET_PIXELS, MAX_WIDGET_PIXELS = 1, 2000
 DEFAULT_WIDGET_WIDTH, DEFAULT_WIDGET_HEIGHT = 600, 400
 DEFAULT_RATE_LIMIT = 20.0  # GetMetricWidgetImage requests per second, per account and region
+DEFAULT_PERIOD = 300       # seconds per datapoint when a widget or metric sets none
+
+
+def valid_period(seconds: int, *, allow_20: bool = False) -> bool:
+    """Whether CloudWatch takes ``seconds`` as a period: 1, 5, 10, 30 or a multiple of 60.
+
+    ``allow_20`` also admits 20, which the metric-data APIs take for high-resolution metrics.
+    """
+    high_resolution = (1, 5, 10, 20, 30) if allow_20 else (1, 5, 10, 30)
+    return seconds > 0 and (seconds in high_resolution or seconds % 60 == 0)
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,24 @@ class ReportPlan:
     @property
     def output_name(self) -> str:
         return f"{self.spec.id}-{self.report_date.isoformat()}.pdf"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try for one widget.
+
+    Retry n (from 0) waits ``base_delay * 2**n`` plus a random jitter of up to ``base_delay``, at most
+    ``max_delay``: the floor gives a throttled account time to recover, the jitter keeps widgets that
+    failed together from retrying together.
+    """
+
+    attempts: int = 6         # in all, the first one included
+    base_delay: float = 0.5   # seconds before the first retry; doubles on each retry after it
+    max_delay: float = 20.0   # seconds; no single wait is longer
+    timeout: float = 30.0     # seconds for one attempt, not counting the wait for the rate limiter
+
+
+DEFAULT_POLICY = RetryPolicy()
 
 
 @dataclass(frozen=True)

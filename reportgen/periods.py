@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from reportgen.model import Period, TimeWindow
@@ -49,6 +49,16 @@ def parse_time_expression(text: str) -> datetime | timedelta:
         raise ValueError(
             f"{text!r} is neither an ISO 8601 date/time (2026-11-25T06:00:00+01:00) nor a duration (-PT3H)"
         ) from None
+
+
+def to_utc(moment: datetime, zone: tzinfo) -> datetime:
+    """``moment`` as an aware UTC datetime; a naive one is wall-clock time in ``zone`` (a report's zone)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+
+
+def utc_iso(moment: datetime) -> str:
+    """An aware datetime as CloudWatch takes an absolute time: UTC, to the second, e.g. ``2026-11-25T05:00:00Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -100,7 +110,7 @@ def _instant(text: str, zone: ZoneInfo, base: datetime) -> datetime:
     value = parse_time_expression(text)
     if isinstance(value, timedelta):
         return base + value
-    return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
+    return to_utc(value, zone)
 
 
 def resolve_window(period: Period, timezone: str, report_date: date, now: datetime) -> TimeWindow:
@@ -131,10 +141,7 @@ def resolve_window(period: Period, timezone: str, report_date: date, now: dateti
         end = anchor if period.end is None else _instant(period.end, zone, anchor)
         start = _instant(period.start, zone, end)
     if start >= end:
-        raise ValueError(
-            f"the period is empty: it starts at {start:%Y-%m-%dT%H:%M:%SZ} "
-            f"but ends at {end:%Y-%m-%dT%H:%M:%SZ} (UTC)"
-        )
+        raise ValueError(f"the period is empty: it starts at {utc_iso(start)} but ends at {utc_iso(end)} (UTC)")
     return TimeWindow(start=start.astimezone(zone), end=end.astimezone(zone), timezone=timezone)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,12 +15,8 @@ from reportgen.model import (
     ReportSpec,
     WidgetRequest,
 )
-from reportgen.periods import parse_time_expression, resolve_window, utc_offset_hhmm
+from reportgen.periods import parse_time_expression, resolve_window, to_utc, utc_iso, utc_offset_hhmm
 from reportgen.spec import widget_json
-
-
-def _utc_iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _own_range(source: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
@@ -33,7 +29,7 @@ def _own_range(source: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
     for key, text in own.items():
         value = parse_time_expression(text)
         if isinstance(value, datetime) and value.tzinfo is None:
-            own[key] = _utc_iso(value.replace(tzinfo=zone))
+            own[key] = utc_iso(to_utc(value, zone))
     return own
 
 
@@ -51,8 +47,8 @@ def make_plan(spec: ReportSpec, report_date: date, now: datetime) -> ReportPlan:
     except ValueError as exc:
         raise SpecError(f"`period`: {exc}", file=spec.path, line=spec.period_line, key="period") from exc
     filled = {
-        "start": _utc_iso(window.start),
-        "end": _utc_iso(window.end),
+        "start": utc_iso(window.start),
+        "end": utc_iso(window.end),
         # CloudWatch takes one fixed offset; the end's is the one the report's last hours are read in.
         "timezone": utc_offset_hhmm(window.end),
     }

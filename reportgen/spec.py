@@ -1,11 +1,11 @@
 """Report specs: YAML files turned into validated, frozen ``ReportSpec`` objects.
 
-Values come from ``yaml.safe_load``; line numbers come from ``yaml.compose`` of the same text, recorded per
-key/item path, so every ``SpecError`` points at the line that holds the offending key or value. The values are
-checked against ``specschema.SPEC``. A widget given as ``file:`` is read from JSON next to the spec and checked
-with the same tables; its problems point at the ``file:`` line and name the JSON file. That file must lie inside
-the spec's folder. Aliases are measured on the composed node graph before anything walks the values, so a few
-nested anchors cannot make loading take minutes.
+One ``yaml.SafeLoader`` composes the text into a node graph, which gives the line of every key/item path, then
+constructs the values from that graph, so every ``SpecError`` points at the line that holds the offending key or
+value. The values are checked against ``specschema.SPEC``. A widget given as ``file:`` is read from JSON next to
+the spec and checked with the same tables; its problems point at the ``file:`` line and name the JSON file. That
+file must lie inside the spec's folder. Aliases are measured on the composed node graph before anything walks the
+values, so a few nested anchors cannot make loading take minutes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ import yaml
 
 from reportgen.errors import SpecError
 from reportgen.model import MAX_WIDGET_JSON_BYTES, AwsTarget, Layout, Period, ReportSpec, Section, WidgetSpec
-from reportgen.periods import parse_time_expression
+from reportgen.periods import parse_time_expression, to_utc
 from reportgen.schema import Context, KeyPath, describe
 from reportgen.specschema import SPEC, WIDGET
 
@@ -127,11 +127,16 @@ def _parse(path: Path) -> tuple[Any, Context]:
         raise SpecError(f"cannot read the spec: {exc.strerror or exc}", file=path) from exc
     except UnicodeDecodeError as exc:
         raise SpecError(f"the spec is not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from exc
+    # yaml.safe_load's own steps, paused between composing and constructing, so the text is parsed once.
+    loader = yaml.SafeLoader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        if root is not None:
-            _check_aliases(root, path)  # before _plain and the checks walk every repetition
-        doc = yaml.safe_load(text)
+        root = loader.get_single_node()
+        if root is None:
+            raise SpecError("the spec is empty", file=path, line=1)
+        _check_aliases(root, path)  # before construction, _plain and the checks walk every repetition
+        # Before construction too: it merges `<<` keys into the mapping nodes, which would look like duplicates.
+        ctx = Context(path, _line_map(root, path))
+        doc = loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = ": ".join(part for part in (exc.context, exc.problem) if part)
@@ -141,9 +146,8 @@ def _parse(path: Path) -> tuple[Any, Context]:
         raise SpecError(f"invalid YAML: {exc}", file=path) from exc
     except RecursionError:  # PyYAML composes recursively; thousands of nested brackets exhaust the stack
         raise SpecError("the spec nests too deeply to read", file=path) from None
-    if root is None:
-        raise SpecError("the spec is empty", file=path, line=1)
-    ctx = Context(path, _line_map(root, path))
+    finally:
+        loader.dispose()
     if not isinstance(doc, dict):
         ctx.fail(f"a report spec must be a mapping (report:, title:, sections:, …), not {describe(doc)}", ())
     return _plain(doc), ctx
@@ -230,12 +234,10 @@ def _period_of(ctx: Context, value: str | dict[str, str], zone: ZoneInfo) -> Per
     if isinstance(start, timedelta) and start >= timedelta(0):
         ctx.fail(f"the period's `start` ({value['start']}) counts back from its `end` and must be a negative "
                  "duration, such as -P1D", ("period", "start"))
-    if isinstance(start, datetime) and isinstance(end, datetime):
-        # Naive bounds are wall-clock times in the report's zone; compare them as instants.
-        first, last = (t if t.tzinfo else t.replace(tzinfo=zone) for t in (start, end))
-        if first.astimezone(UTC) >= last.astimezone(UTC):
-            ctx.fail(f"the period's `start` ({value['start']}) must be before its `end` ({value['end']})",
-                     ("period", "start"))
+    # Compared as instants: naive bounds are wall-clock times in the report's zone.
+    if isinstance(start, datetime) and isinstance(end, datetime) and to_utc(start, zone) >= to_utc(end, zone):
+        ctx.fail(f"the period's `start` ({value['start']}) must be before its `end` ({value['end']})",
+                 ("period", "start"))
     return Period(keyword=None, start=value["start"], end=value.get("end"))
 
 

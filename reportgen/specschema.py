@@ -7,11 +7,11 @@ JSON of a ``file:`` widget; ``SPEC`` is a whole report spec, whose widgets are `
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import available_timezones
 
-from reportgen.model import MAX_METRICS_PER_WIDGET, MAX_WIDGET_PIXELS, MIN_WIDGET_PIXELS
+from reportgen.model import MAX_METRICS_PER_WIDGET, MAX_WIDGET_PIXELS, MIN_WIDGET_PIXELS, valid_period
 from reportgen.periods import PERIOD_KEYWORDS, parse_time_expression
 from reportgen.schema import (
     Check,
@@ -36,16 +36,20 @@ from reportgen.schema import (
 
 def _period_seconds(ctx: Context, value: Any, path: KeyPath) -> None:
     expect(ctx, value, path, is_integer(value), "an integer number of seconds")
-    if value <= 0 or (value not in (1, 5, 10, 30) and value % 60):
+    if not valid_period(value):
         ctx.fail(f"`{label(path)}` must be 1, 5, 10, 30 or a multiple of 60 seconds, not {value}", path)
 
 
-def _time_expression(ctx: Context, value: Any, path: KeyPath) -> None:
+def _parsed_time(ctx: Context, value: Any, path: KeyPath) -> datetime | timedelta:
     string(ctx, value, path)
     try:
-        parse_time_expression(value)
+        return parse_time_expression(value)
     except ValueError as exc:
         ctx.fail(f"`{label(path)}`: {exc}", path)
+
+
+def _time_expression(ctx: Context, value: Any, path: KeyPath) -> None:
+    _parsed_time(ctx, value, path)
 
 
 # --- the MetricWidget, as GetMetricWidgetImage and dashboard "Source" JSON write it --------------------
@@ -86,8 +90,7 @@ def _annotation_list(value_check: Check, fills: tuple[str, ...]) -> Check:
 
 
 def _timestamp(ctx: Context, value: Any, path: KeyPath) -> None:
-    _time_expression(ctx, value, path)
-    if not isinstance(parse_time_expression(value), datetime):
+    if not isinstance(_parsed_time(ctx, value, path), datetime):
         ctx.fail(f"`{label(path)}` must be an ISO 8601 date/time, not the duration `{value}`", path)
 
 
@@ -190,10 +193,12 @@ def _rate_limit(ctx: Context, value: Any, path: KeyPath) -> None:
         ctx.fail(f"`rate_limit` must be above 0 and at most 1000 requests per second, not {value}", path)
 
 
+_CUSTOM_PERIOD = Schema("period", {"start": _time_expression, "end": _time_expression}, required=("start",))
+
+
 def _period(ctx: Context, value: Any, path: KeyPath) -> None:
     if isinstance(value, dict):
-        Schema("period", {"start": _time_expression, "end": _time_expression}, required=("start",))(
-            ctx, value, path)
+        _CUSTOM_PERIOD(ctx, value, path)
     elif isinstance(value, str):
         if value not in PERIOD_KEYWORDS:
             ctx.fail(f"`{value}` is not a report period; use one of {', '.join(PERIOD_KEYWORDS)} "

@@ -16,7 +16,6 @@ from reportgen.model import MAX_WIDGET_JSON_BYTES, ReportSpec
 from reportgen.plan import make_plan
 from reportgen.spec import load_spec, load_specs, widget_json
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "report_specs"
 NIGHTLY = datetime(2026, 11, 26, 1, 30, tzinfo=UTC)  # 02:30 in Berlin, the cron run for 26 Nov
 
 
@@ -166,13 +165,13 @@ def test_plans_are_picklable(make_spec):
     assert pickle.loads(pickle.dumps(plan)) == plan
 
 
-def test_the_shipped_examples_plan_cleanly():
-    for spec in load_specs([EXAMPLES]):
+def test_the_shipped_examples_plan_cleanly(examples_dir: Path) -> None:
+    for spec in load_specs([examples_dir]):
         plan = make_plan(spec, date(2026, 11, 26), NIGHTLY)
         assert len(plan.widgets) == spec.widget_count
         for request in plan.widgets:
             body = sent(request.metric_widget)
             assert {"start", "end", "timezone", "title", "width", "height", "metrics"} <= set(body)
             assert len(request.metric_widget.encode()) < MAX_WIDGET_JSON_BYTES
-    weekly = make_plan(load_spec(EXAMPLES / "weekly-service-review.yaml"), date(2026, 11, 23), NIGHTLY)
+    weekly = make_plan(load_spec(examples_dir / "weekly-service-review.yaml"), date(2026, 11, 23), NIGHTLY)
     assert weekly.window.label() == "Mon 16 Nov 2026 00:00 – Mon 23 Nov 2026 00:00 (America/New_York, UTC-05:00)"

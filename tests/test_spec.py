@@ -16,8 +16,6 @@ from reportgen.errors import SpecError
 from reportgen.model import MAX_WIDGET_JSON_BYTES, AwsTarget, Layout, Period
 from reportgen.spec import load_spec, load_specs
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "report_specs"
-
 HEAD = "report: t\ntitle: T\n"                        # lines 1-2
 BODY = "sections:\n  - title: S\n    widgets:\n"      # three lines; the first widget follows
 ROW = "      - metrics: [[AWS/EC2, CPUUtilization]]\n"
@@ -596,21 +594,21 @@ def test_a_file_named_twice_is_loaded_once(write_spec: WriteSpec, tmp_path: Path
 
 
 @pytest.mark.parametrize("name", ["daily-ops.yaml", "weekly-service-review.yaml", "monthly-executive.yaml"])
-def test_shipped_examples_load(name: str) -> None:
-    spec_ = load_spec(EXAMPLES / name)
+def test_shipped_examples_load(examples_dir: Path, name: str) -> None:
+    spec_ = load_spec(examples_dir / name)
     assert spec_.id == name.removesuffix(".yaml")
     assert spec_.widget_count >= 6
     assert len(spec_.sections) >= 3
     assert all(section.widgets for section in spec_.sections)
 
 
-def test_shipped_examples_together() -> None:
-    specs = {s.id: s for s in load_specs([EXAMPLES])}
+def test_shipped_examples_together(examples_dir: Path) -> None:
+    specs = {s.id: s for s in load_specs([examples_dir])}
     assert set(specs) == {"daily-ops", "weekly-service-review", "monthly-executive"}
     daily = specs["daily-ops"]
     assert (daily.period.keyword, daily.timezone) == ("yesterday", "Europe/Berlin")
     assert daily.layout == Layout(page="A4", orientation="landscape", columns=2)
-    assert any(w.file == EXAMPLES / "widgets" / "alb-latency.json" for s in daily.sections for w in s.widgets)
+    assert any(w.file == examples_dir / "widgets" / "alb-latency.json" for s in daily.sections for w in s.widgets)
     weekly, monthly = specs["weekly-service-review"], specs["monthly-executive"]
     assert (weekly.period.keyword, weekly.timezone) == ("previous_week", "America/New_York")
     assert (monthly.period.keyword, monthly.timezone) == ("previous_month", "UTC")
