@@ -59,7 +59,7 @@ def _write_specs(folder: Path, widgets: int, reports: int, *, size: tuple[int, i
 
 async def _fetch_run(plans: list[ReportPlan], out: Path) -> tuple[RunSummary, dict[str, Any]]:
     async with local_standin() as standin:
-        summary = await standin.supervise(run_reports(plans, out, generated_at=NOW,
+        summary = await standin.supervise(run_reports(plans, out, generated_at=NOW, local=True,
                                                       endpoint_url=standin.endpoint_url))
         with urlopen(f"{standin.endpoint_url}/_reportgen/stats") as response:
             server = json.load(response)

@@ -29,11 +29,10 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from reportgen.errors import AwsError, CredentialsError, TransientError, WidgetFailure
+from reportgen.errors import THROTTLING_CODES, AwsError, CredentialsError, TransientError, WidgetFailure
 from reportgen.model import AwsTarget
 
-# Error codes worth another attempt. botocore treats both throttling spellings as throttles.
-THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
+# Error codes worth another attempt, besides the throttling ones.
 TRANSIENT_CODES = frozenset({"InternalServiceError", "InternalServiceFault", "InternalFailure",
                              "ServiceUnavailable", "RequestTimeout", "RequestTimeoutException"})
 # botocore's ways of saying a profile or its credentials cannot be used (SSOError covers an expired login).
@@ -60,10 +59,6 @@ def translate_error(exc: BaseException) -> WidgetFailure:
     if isinstance(exc, BotoCoreError):
         return WidgetFailure(str(exc))
     raise TypeError(f"not an AWS client error: {exc!r}") from exc
-
-
-def is_throttle(failure: WidgetFailure) -> bool:
-    return failure.code in THROTTLING_CODES
 
 
 @dataclass(frozen=True)
@@ -146,17 +141,20 @@ async def open_clients(
 async def _create_client(key: ClientKey, endpoint_url: str | None, config: AioConfig, *, local: bool) -> Any:
     if not local:
         session = AioSession(profile=key.profile)
-        if endpoint_url is None or not is_loopback(endpoint_url):
-            if await session.get_credentials() is None:
-                raise NoCredentialsError()
-            return session.create_client("cloudwatch", region_name=key.region, endpoint_url=endpoint_url,
-                                         config=config)
         # A loopback endpoint may be a tunnel to AWS (needs the profile's credentials) or a stand-in, where
         # a spec's production profile need not exist: use the profile when it works, else a local key.
-        with contextlib.suppress(*_CREDENTIAL_ERRORS):
-            if await session.get_credentials() is not None:
-                return session.create_client("cloudwatch", region_name=key.region, endpoint_url=endpoint_url,
-                                             config=config)
+        loopback = endpoint_url is not None and is_loopback(endpoint_url)
+        try:
+            credentials = await session.get_credentials()
+        except _CREDENTIAL_ERRORS:
+            if not loopback:
+                raise
+            credentials = None
+        if credentials is not None:
+            return session.create_client("cloudwatch", region_name=key.region, endpoint_url=endpoint_url,
+                                         config=config)
+        if not loopback:
+            raise NoCredentialsError()
     return AioSession().create_client(
         "cloudwatch", region_name=key.region, endpoint_url=endpoint_url, config=config,
         aws_access_key_id=f"local-{key.profile or 'default'}", aws_secret_access_key=LOCAL_SECRET)

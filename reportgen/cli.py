@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import signal
 import sys
@@ -21,9 +20,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from reportgen import __version__
+from reportgen.argtypes import positive_number
 from reportgen.errors import ReportgenError, SpecError, UsageError
-from reportgen.fetch import RetryPolicy
-from reportgen.model import ReportPlan, ReportSpec
+from reportgen.model import ReportPlan, ReportSpec, RetryPolicy
 from reportgen.periods import default_report_date
 from reportgen.plan import make_plan
 from reportgen.progress import Progress
@@ -96,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--local", action="store_true", help="start the local CloudWatch stand-in for this run")
     where.add_argument("--local-data", type=_metric_store, metavar="FILE",
                        help="like --local, drawing the metrics stored in FILE (see `reportgen local seed`)")
-    run.add_argument("--timeout", type=_positive, default=RetryPolicy.timeout, metavar="SECONDS",
+    run.add_argument("--timeout", type=positive_number, default=RetryPolicy.timeout, metavar="SECONDS",
                      help="time limit for one request (default: %(default)s)")
     run.add_argument("--attempts", type=int, choices=range(1, 21), default=RetryPolicy.attempts, metavar="N",
                      help="attempts per widget, retries included (default: %(default)s)")
@@ -117,16 +116,6 @@ def _report_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
-    return value
 
 
 def _endpoint_url(text: str) -> str:

@@ -64,6 +64,15 @@ class AwsError(WidgetFailure):
         self.retryable = retryable
 
 
+# AWS error codes that mean "slow down". botocore treats all of these spellings as throttles.
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
+
+
+def is_throttle(failure: WidgetFailure) -> bool:
+    """Whether CloudWatch turned the request away for going over the account's rate."""
+    return failure.code in THROTTLING_CODES
+
+
 class TransientError(WidgetFailure):
     """No usable answer at all (connection refused or reset, read timeout): always worth a retry."""
 

@@ -8,13 +8,12 @@ which the PDF draws as a placeholder; the rest of the report goes on.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Protocol
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from reportgen.aws import is_throttle
-from reportgen.errors import TransientError, WidgetFailure
+from reportgen.errors import TransientError, WidgetFailure, is_throttle
+from reportgen.model import RetryPolicy as RetryPolicy  # kept in model, so the CLI need not import tenacity
 from reportgen.model import WidgetRequest, WidgetResult
 from reportgen.ratelimit import StrictRateLimiter
 
@@ -23,24 +22,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 class ImageSource(Protocol):
     async def get_widget_image(self, metric_widget: str) -> bytes: ...
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try for one widget.
-
-    Retry n (from 0) waits ``base_delay * 2**n`` plus a random jitter of up to ``base_delay``, at most
-    ``max_delay``: the floor gives a throttled account time to recover, the jitter keeps widgets that
-    failed together from retrying together.
-    """
-
-    attempts: int = 6         # in all, the first one included
-    base_delay: float = 0.5   # seconds before the first retry; doubles on each retry after it
-    max_delay: float = 20.0   # seconds; no single wait is longer
-    timeout: float = 30.0     # seconds for one attempt, not counting the wait for the rate limiter
-
-
-DEFAULT_POLICY = RetryPolicy()
 
 
 async def fetch_widget(request: WidgetRequest, source: ImageSource | WidgetFailure,

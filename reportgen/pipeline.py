@@ -21,8 +21,8 @@ from pathlib import Path
 from reportgen.assemble import write_pdf
 from reportgen.aws import ClientKey, WidgetImageClient, open_clients
 from reportgen.errors import WidgetFailure
-from reportgen.fetch import DEFAULT_POLICY, RetryPolicy, fetch_widget
-from reportgen.model import ReportPlan, WidgetResult
+from reportgen.fetch import fetch_widget
+from reportgen.model import DEFAULT_POLICY, ReportPlan, RetryPolicy, WidgetResult
 from reportgen.progress import Progress
 from reportgen.ratelimit import StrictRateLimiter, max_in_any_window
 
@@ -93,12 +93,13 @@ async def run_reports(
     progress = progress or Progress(quiet=True)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    keys = {plan.spec.id: ClientKey.of(plan.spec.aws) for plan in plans}
     limiters: dict[ClientKey, StrictRateLimiter] = {}
     widgets: Counter[ClientKey] = Counter()
     for plan in plans:
-        limiters.setdefault(keys[plan.spec.id], StrictRateLimiter(plan.spec.aws.rate_limit))
-        widgets[keys[plan.spec.id]] += len(plan.widgets)
+        key = ClientKey.of(plan.spec.aws)
+        if key not in limiters:  # the first report of an account sets its rate
+            limiters[key] = StrictRateLimiter(plan.spec.aws.rate_limit)
+        widgets[key] += len(plan.widgets)
     # Enough connections for every request a client may have in flight, so none waits for one after its
     # turn at the limiter (that would bunch requests up on the wire).
     pool_sizes = {key: max(10, min(count, MAX_POOL_CONNECTIONS)) for key, count in widgets.items()}
@@ -111,7 +112,7 @@ async def run_reports(
                                 timeout=policy.timeout) as clients:
 
             async def one_report(plan: ReportPlan) -> ReportOutcome:
-                key = keys[plan.spec.id]
+                key = ClientKey.of(plan.spec.aws)
                 progress.report_started(plan)
                 results = await _fetch_report(plan, clients[key], limiters[key], policy, progress)
                 path = out_dir / plan.output_name
@@ -165,11 +166,9 @@ def pdf_executor(reports: int) -> ProcessPoolExecutor:
     """Worker processes for PDF building. 'spawn', because forking a process that runs an event loop and
     a connection pool is unsafe."""
     workers = max(1, min(reports, os.cpu_count() or 1, 4))
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_sigint)
-
-
-def _ignore_sigint() -> None:
     # Ctrl-C reaches the whole process group; the parent cancels the run and shuts the pool down, so a
-    # worker need not die mid-report (and print a KeyboardInterrupt traceback) on its own.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # worker need not die mid-report (and print a KeyboardInterrupt traceback) on its own. The initializer
+    # is signal.signal itself: a function of this module would make every worker import it, and with it
+    # the whole AWS stack.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))

@@ -21,7 +21,9 @@ from reportgen.errors import SetupError
 
 T = TypeVar("T")
 
-_READY = re.compile(rb"^reportgen-local listening on (http://127\.0\.0\.1:\d+)\s*$")
+# The one line the stand-in prints on stdout once it serves, followed by its URL; launchers wait for it.
+READY_PREFIX = "reportgen-local listening on "
+_READY = re.compile(rb"^" + re.escape(READY_PREFIX.encode()) + rb"(http://127\.0\.0\.1:\d+)\s*$")
 STARTUP_TIMEOUT = 60.0  # seconds; a cold start imports matplotlib and starts render workers
 STOP_TIMEOUT = 10.0     # seconds between asking it to stop and killing it
 

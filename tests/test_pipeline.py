@@ -144,6 +144,11 @@ async def test_an_interrupted_run_leaves_the_previous_report_untouched(
     assert [p.name for p in previous.parent.iterdir()] == [plan.output_name]
 
 
+def test_pdf_workers_do_not_import_the_aws_stack(pdf_workers: ProcessPoolExecutor) -> None:
+    # A 'spawn' worker imports whatever module its initializer comes from; the PDF needs none of aiobotocore.
+    assert pdf_workers.submit(eval, "'aiobotocore' in __import__('sys').modules").result(timeout=60) is False
+
+
 async def test_never_more_than_the_limit_in_any_second(
         make_standin: Callable[..., BackgroundStandIn], pdf_workers: ProcessPoolExecutor,
         make_plan_for: MakePlan, tmp_path: Path) -> None:

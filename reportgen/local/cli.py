@@ -32,10 +32,11 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from reportgen.argtypes import positive_number
 from reportgen.errors import ReportgenError, SetupError
 from reportgen.model import DEFAULT_RATE_LIMIT
-
-READY_LINE = "reportgen-local listening on {url}"
+from reportgen.periods import to_utc, utc_iso
+from reportgen.standin import READY_PREFIX
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,8 +67,8 @@ def _seed(args: argparse.Namespace) -> int:
     now = time.time()
     start, end = window(start=args.start, end=args.end, days=args.days, now=datetime.fromtimestamp(now, UTC))
     if start >= end:
-        print(f"ERROR the window to seed is empty: --start {start:%Y-%m-%dT%H:%M:%SZ} is not before "
-              f"--end {end:%Y-%m-%dT%H:%M:%SZ}", file=sys.stderr)
+        print(f"ERROR the window to seed is empty: --start {utc_iso(start)} is not before --end {utc_iso(end)}",
+              file=sys.stderr)
         return 2
     try:
         store = MetricStore(args.data)
@@ -79,7 +80,7 @@ def _seed(args: argparse.Namespace) -> int:
         print(f"ERROR {SetupError(f'cannot seed {args.data}: {exc}')}", file=sys.stderr)
         return 1
     print(f"seeded {seeded.metrics} metrics with {seeded.datapoints:,} datapoints from "
-          f"{seeded.start:%Y-%m-%dT%H:%M:%SZ} to {seeded.end:%Y-%m-%dT%H:%M:%SZ} into {args.data}")
+          f"{utc_iso(seeded.start)} to {utc_iso(seeded.end)} into {args.data}")
     return 0
 
 
@@ -99,7 +100,7 @@ async def _serve(port: int, rate_limit: float, workers: int | None, *, data: str
 
     async with running(create_app(rate_limit=rate_limit, workers=workers, data=data, synthetic=synthetic),
                        port) as url:
-        print(READY_LINE.format(url=url), flush=True)
+        print(f"{READY_PREFIX}{url}", flush=True)
         await stop.wait()
         logging.getLogger("reportgen.local").info("stopping")
 
@@ -111,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve on 127.0.0.1 until SIGTERM or Ctrl-C")
     serve.add_argument("--port", type=_port, default=0, help="TCP port; 0 (the default) picks a free one")
-    serve.add_argument("--rate-limit", type=_positive, default=DEFAULT_RATE_LIMIT, metavar="N",
+    serve.add_argument("--rate-limit", type=positive_number, default=DEFAULT_RATE_LIMIT, metavar="N",
                        help="requests per second allowed per access key (default: %(default)g, as CloudWatch)")
     serve.add_argument("--workers", type=_count, default=None, metavar="N",
                        help=f"render processes (default: one per CPU, here {os.cpu_count()})")
@@ -128,16 +129,15 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--end", type=_instant, metavar="ISO", help="end of the window (default: now)")
     first = seed.add_mutually_exclusive_group()
     first.add_argument("--start", type=_instant, metavar="ISO", help="start of the window, e.g. 2026-11-01T00:00Z")
-    first.add_argument("--days", type=_positive, metavar="N", help="length of the window in days (default: 7)")
+    first.add_argument("--days", type=positive_number, metavar="N", help="length of the window in days (default: 7)")
     return parser
 
 
 def _instant(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text)
+        return to_utc(datetime.fromisoformat(text), UTC)  # a naive time is UTC, as in CloudWatch's API
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-11-25T00:00:00Z") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _port(text: str) -> int:
@@ -151,11 +151,4 @@ def _count(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value

@@ -14,8 +14,9 @@ from urllib.request import urlopen
 import pytest
 
 from reportgen.local.cli import main
+from reportgen.standin import READY_PREFIX
 
-READY = re.compile(r"^reportgen-local listening on (http://127\.0\.0\.1:\d+)\n$")
+READY = re.compile(rf"^{re.escape(READY_PREFIX)}(http://127\.0\.0\.1:\d+)\n$")
 
 
 @pytest.fixture
@@ -79,6 +80,17 @@ def test_a_taken_port_is_one_line() -> None:
 def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert "usage:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["seed", "--data", "never-written.db", "--days", "inf"],  # unchecked, an OverflowError traceback
+    ["seed", "--data", "never-written.db", "--days", "nan"],  # unchecked, a ValueError traceback
+    ["serve", "--rate-limit", "nan"],                         # unchecked, a limiter that never limits
+], ids=["days-inf", "days-nan", "rate-limit-nan"])
+def test_numbers_that_are_not_finite_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and "not a positive number" in err and "Traceback" not in err
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
