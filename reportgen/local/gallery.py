@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from reportgen.assemble import draw_size
 from reportgen.files import write_atomic
 from reportgen.local.operations import Operations
 from reportgen.local.render import render_png
@@ -300,8 +301,7 @@ def contact_sheet(pictures: Sequence[tuple[Exhibit, bytes | str]]) -> bytes:
             if isinstance(picture, bytes):
                 reader = ImageReader(io.BytesIO(picture))
                 pixels_wide, pixels_high = reader.getSize()
-                scale = min(width / pixels_wide, most / pixels_high, 0.75)  # never above 96 dpi
-                size = (pixels_wide * scale, pixels_high * scale)
+                size = draw_size(pixels_wide, pixels_high, width, most)
             else:
                 reader, size = None, (width, 60.0)
             caption = simpleSplit(exhibit.caption, "Helvetica", 7, width)

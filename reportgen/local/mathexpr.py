@@ -49,6 +49,9 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
+# CloudWatch's default period for a graph: SEARCH's period and a series' step when nothing else says.
+from reportgen.model import DEFAULT_PERIOD as DEFAULT_PERIOD
+
 
 class ExpressionError(ValueError):
     """An expression CloudWatch would refuse; the message names the expression and the problem."""
@@ -98,10 +101,6 @@ class Keyword:
     """A bare upper-case word (``REPEAT``, ``LINEAR``): a syntax node and, as a function's argument, a value."""
 
     word: str
-
-
-# CloudWatch's default period for a graph: SEARCH's period and a series' step when nothing else says.
-DEFAULT_PERIOD = 300
 
 
 @dataclass(frozen=True)
@@ -416,15 +415,16 @@ def _finer(*periods: int | None) -> int | None:
     return min(known) if known else None
 
 
-def _period(series: TimeSeries, context: Context) -> int:
-    """The series' period: its own, else the greatest common step of its timestamps, else the query's."""
+def step(series: TimeSeries, default: int) -> int:
+    """The series' period, as metric math takes it: its own, else the greatest common step of its
+    timestamps, else ``default``."""
     if series.period:
         return series.period
     if series.timestamps.size > 1:
-        step = int(np.gcd.reduce(np.diff(series.timestamps)))
-        if step > 0:
-            return step
-    return context.period
+        gcd = int(np.gcd.reduce(np.diff(series.timestamps)))
+        if gcd > 0:
+            return gcd
+    return default
 
 
 def _aligned(series: Sequence[TimeSeries], missing: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -552,14 +552,14 @@ def _pointwise_function(ufunc: Callable[..., Any]) -> Function:
     return _per_series(transform)
 
 
-def _stepwise_function(step: Callable[[TimeSeries], npt.NDArray[np.float64]]) -> Function:
+def _stepwise_function(change: Callable[[TimeSeries], npt.NDArray[np.float64]]) -> Function:
     """DIFF, DIFF_TIME, RATE: a value from each point and the one before it, so the first point has none."""
 
     def transform(series: TimeSeries) -> TimeSeries:
         if series.timestamps.size < 2:
             return _nothing(series.period, series.label)
         with np.errstate(all="ignore"):
-            return _series(series.timestamps[1:], step(series), series.period, series.label)
+            return _series(series.timestamps[1:], change(series), series.period, series.label)
 
     return _per_series(transform)
 
@@ -622,7 +622,7 @@ def _fill(values: Value, filler: Value, *, context: Context) -> Value:
 
 
 def _filled(series: TimeSeries, filler: float | Keyword | TimeSeries, context: Context) -> TimeSeries:
-    period = _period(series, context)
+    period = step(series, context.period)
     if context.window is not None:
         grid = context.window.grid(period, int(series.timestamps[0]) % period if series.timestamps.size else 0)
     elif series.timestamps.size:
@@ -673,7 +673,7 @@ def _number_or_series(value: Value) -> float | TimeSeries:
 
 def _period_of(series: Value, *, context: Context) -> Value:
     """PERIOD(series): its period in seconds."""
-    return float(_period(_series_argument(series), context))
+    return float(step(_series_argument(series), context.period))
 
 
 def _time_series(value: Value, *, context: Context) -> Value:

@@ -21,7 +21,7 @@ import math
 import re
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
@@ -208,20 +208,22 @@ class _Page:
 
     def _legend_bottom(self, plots: Sequence[_Plot], labels: Sequence[str]) -> float:
         usable = self.width - 2 * PAD
+        fitting = max(1, int(self.height * 0.3 // ROW))  # never more than about a third of the image
         rows: list[list[tuple[_Plot, str, float]]] = [[]]
         x = 0.0
-        for plot, label in zip(plots, labels):
+        hidden = 0
+        for index, (plot, label) in enumerate(zip(plots, labels)):
             mark = MARK + 4 if plot.incomplete else 0
             label = self.fit(label, usable - SWATCH - 4 - mark)
             width = SWATCH + 4 + _measure(label)[0] + mark + 14
             if x + width > usable and rows[-1]:
+                if len(rows) == fitting:  # this entry and the rest go on rows that do not fit: just count them
+                    hidden = len(plots) - index
+                    break
                 rows.append([])
                 x = 0.0
             rows[-1].append((plot, label, x))
             x += width
-        fitting = max(1, int(self.height * 0.3 // ROW))  # never more than about a third of the image
-        hidden = sum(len(row) for row in rows[fitting:])
-        rows = rows[:fitting]
         for number, row in enumerate(rows):
             y = PAD / 2 + (len(rows) - 1 - number) * ROW
             for plot, label, x in row:
@@ -354,9 +356,13 @@ def _snap_palette(image: Image.Image, colours: set[str]) -> None:
 _RENDERER = RendererAgg(1, 1, DPI)  # for measuring text only; sizes depend on the font and dpi alone
 
 
-@lru_cache(maxsize=4096)
 def _measure(text: str, points: float = SMALL_PT, bold: bool = False) -> tuple[float, float]:
     """Width and height of ``text`` in pixels."""
+    return _text_size(text, points, bold)  # every argument given, so one text has one cache entry
+
+
+@lru_cache(maxsize=4096)
+def _text_size(text: str, points: float, bold: bool) -> tuple[float, float]:
     width, height, _ = _RENDERER.get_text_width_height_descent(text, _font(points, bold), ismath=False)
     return width, height
 
@@ -390,29 +396,24 @@ def row_series(widget: Widget, fetched: Sequence[synthetic.Series | None] | None
         synthetic.series(row, widget.start, widget.end, row.region or widget.region)
         for row, series in zip(widget.metrics, given)]
     periods = [synthetic.effective_period(row.period, widget.start, widget.end) for row in widget.metrics]
-    # Rows without an id still belong to METRICS(); '#' can never start an id, so their keys cannot clash.
-    points = {row.id or f"#{index}": mathexpr.TimeSeries(series.timestamps, series.values, period)
-              for index, (row, series, period) in enumerate(zip(widget.metrics, data, periods))
-              if series is not None}
-    window = mathexpr.Window.of(widget.start, widget.end, min(periods, default=mathexpr.DEFAULT_PERIOD))
-    results = iter(math_program(widget.metrics).results(points, window=window, search=search))
+    results: Iterator[mathexpr.Result] = iter(())
+    if any(row.expression is not None for row in widget.metrics):
+        # Rows without an id still belong to METRICS(); '#' can never start an id, so their keys cannot clash.
+        points = {row.id or f"#{index}": mathexpr.TimeSeries(series.timestamps, series.values, period)
+                  for index, (row, series, period) in enumerate(zip(widget.metrics, data, periods))
+                  if series is not None}
+        window = mathexpr.Window.of(widget.start, widget.end, min(periods, default=mathexpr.DEFAULT_PERIOD))
+        results = iter(math_program(widget.metrics).results(points, window=window, search=search))
     return [(RowData(series, period),) if series is not None else _drawn(next(results))
             for series, period in zip(data, periods)]
 
 
 def _drawn(result: mathexpr.Result) -> tuple[RowData, ...]:
     if isinstance(result, mathexpr.Band):
-        return (RowData(_unitless(result.upper), _period(result.upper), lower=_unitless(result.lower)),)
+        return (RowData(_unitless(result.upper), mathexpr.step(result.upper, 0), lower=_unitless(result.lower)),)
     if isinstance(result, mathexpr.TimeSeries):
-        return (RowData(_unitless(result), _period(result)),)
-    return tuple(RowData(_unitless(element), _period(element), label=element.label) for element in result)
-
-
-def _period(result: mathexpr.TimeSeries) -> int:
-    """The result's period, else the greatest common step of its timestamps, as metric math takes it."""
-    if result.period:
-        return result.period
-    return int(np.gcd.reduce(np.diff(result.timestamps))) if len(result.timestamps) > 1 else 0
+        return (RowData(_unitless(result), mathexpr.step(result, 0)),)
+    return tuple(RowData(_unitless(element), mathexpr.step(element, 0), label=element.label) for element in result)
 
 
 def _unitless(result: mathexpr.TimeSeries) -> synthetic.Series:
@@ -424,7 +425,7 @@ def _plots(widget: Widget, fetched: Sequence[synthetic.Series | None] | None = N
     shown = [(row, element) for row, elements in zip(widget.metrics, row_series(widget, fetched, search=search))
              if row.visible for element in elements]
     plots = [_Plot(row, element.series, element.period, _colour(row, element, index),
-                   element.label or _label(row, element.series, widget), _incomplete(row, element.series, widget),
+                   element.label or _label(row, element.series, widget), _incomplete(row, element, widget),
                    element.lower)
              for index, (row, element) in enumerate(shown)]
     return _disambiguate(plots)
@@ -437,17 +438,14 @@ def _colour(row: MetricRow, element: RowData, index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def _incomplete(row: MetricRow, data: synthetic.Series, widget: Widget) -> bool:
+def _incomplete(row: MetricRow, element: RowData, widget: Widget) -> bool:
     """Whether a metric row has fewer points than its period fits in the window (CloudWatch's orange warning).
 
     An expression row is exempt: its gaps are the arithmetic's (a division by zero), not missing data.
     """
     if row.expression is not None:
         return False
-    period = synthetic.effective_period(row.period, widget.start, widget.end)
-    first = math.ceil(widget.start.timestamp() / period)
-    expected = math.ceil(widget.end.timestamp() / period) - first
-    return len(data.timestamps) < expected
+    return len(element.series.timestamps) < len(synthetic.grid(element.period, widget.start, widget.end))
 
 
 def _disambiguate(plots: list[_Plot]) -> list[_Plot]:
@@ -545,11 +543,12 @@ def _summary(plot: _Plot, widget: Widget) -> float | None:
         return None
     if not widget.period_to_time_range:
         return float(values[-1])
-    if plot.row.stat in ("Sum", "SampleCount"):
+    kind = plot.row.statistic.kind
+    if kind in ("Sum", "SampleCount"):
         return float(values.sum())
-    if plot.row.stat == "Maximum":
+    if kind == "Maximum":
         return float(values.max())
-    if plot.row.stat == "Minimum":
+    if kind == "Minimum":
         return float(values.min())
     return float(values.mean())
 

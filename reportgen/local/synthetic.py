@@ -51,7 +51,7 @@ from statistics import NormalDist
 import numpy as np
 import numpy.typing as npt
 
-from reportgen.local.aggregate import Bound, Floats, Periods, Statistic, compute, parse_statistic
+from reportgen.local.aggregate import Bound, Floats, Periods, Statistic, ValueTables, compute
 from reportgen.local.widget import MetricRow
 
 # Graphs stay readable and fast up to this many points (a week at 5 minutes fits); like the console's
@@ -178,7 +178,6 @@ _GENERIC = _Shape(None, 50, daily=0.3, wander=0.2, jitter=0.1)
 _NORMAL = NormalDist()
 _ERFC = np.frompyfunc(math.erfc, 1, 1)
 _BOUNDED = ("TM", "WM", "TC", "TS", "PR")  # the statistics that keep the samples between two bounds
-_STATISTIC_UNITS = {"SampleCount": "Count", "TC": "Count", "PR": "Percent"}  # else the metric's unit
 
 
 @dataclass(frozen=True)
@@ -199,6 +198,12 @@ def effective_period(period: int, start: datetime, end: datetime) -> int:
     return next((p for p in _COARSER_PERIODS if p >= needed), math.ceil(needed / 86_400) * 86_400)
 
 
+def grid(period: int, start: datetime, end: datetime) -> npt.NDArray[np.int64]:
+    """The multiples of ``period`` seconds in [start, end), in epoch seconds: where a row has its points."""
+    first = math.ceil(start.timestamp() / period) * period
+    return np.arange(first, end.timestamp(), period, dtype=np.int64)
+
+
 def series(row: MetricRow, start: datetime, end: datetime, region: str | None = None) -> Series:
     """Data points for ``row`` at each (effective) period boundary in [start, end), in ``region``: each
     region has its own data, ``BASE_REGION``'s (and no region's) being the same."""
@@ -206,11 +211,9 @@ def series(row: MetricRow, start: datetime, end: datetime, region: str | None = 
     if row.name.lower().startswith("nodata"):
         return Series(np.empty(0, np.int64), np.empty(0, np.float64), shape.unit)
     period = effective_period(row.period, start, end)
-    first = math.ceil(start.timestamp() / period) * period
-    timestamps = np.arange(first, end.timestamp(), period, dtype=np.int64)
-    statistic = parse_statistic(row.stat)
-    unit = _STATISTIC_UNITS.get(statistic.kind, shape.unit)
-    return Series(timestamps, _values(shape, row, statistic, timestamps, period, region), unit)
+    timestamps = grid(period, start, end)
+    unit = row.statistic.unit or shape.unit
+    return Series(timestamps, _values(shape, row, row.statistic, timestamps, period, region), unit)
 
 
 def _shape_for(row: MetricRow) -> _Shape:
@@ -387,7 +390,8 @@ def _periods(values: Floats, starts: npt.NDArray[np.int64], samples: float) -> P
     ordered = np.sort(values, axis=1)
     weights = np.full(values.shape[1], samples / values.shape[1])
     return Periods(starts=starts, count=np.full(len(values), samples), sum=ordered @ weights,
-                   minimum=ordered[:, 0], maximum=ordered[:, -1], values=[(row, weights) for row in ordered])
+                   minimum=ordered[:, 0], maximum=ordered[:, -1],
+                   values=ValueTables.of([(row, weights) for row in ordered]))
 
 
 def _mirrored(statistic: Statistic, top: float) -> Statistic:

@@ -13,25 +13,28 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cached_property
+from typing import Any, TypeVar
 
 from reportgen.local import aggregate, mathexpr
 from reportgen.model import (
+    DEFAULT_PERIOD,
     DEFAULT_WIDGET_HEIGHT,
     DEFAULT_WIDGET_WIDTH,
     MAX_METRICS_PER_WIDGET,
     MAX_WIDGET_JSON_BYTES,
     MAX_WIDGET_PIXELS,
     MIN_WIDGET_PIXELS,
+    valid_period,
 )
 from reportgen.periods import parse_duration
 from reportgen.schema import did_you_mean
 
 DEFAULT_START, DEFAULT_END = "-PT3H", "P0D"
-DEFAULT_STAT, DEFAULT_PERIOD = "Average", 300
+DEFAULT_STAT = "Average"
 VIEWS = ("timeSeries", "bar", "pie", "singleValue", "gauge", "table")
 SUMMARY_COLUMNS = ("MIN", "MAX", "SUM", "AVG")
 
@@ -85,6 +88,11 @@ class MetricRow:
         """What the legend shows when the row has no ``label``."""
         return self.expression if self.expression is not None else self.name
 
+    @cached_property
+    def statistic(self) -> aggregate.Statistic:
+        """``stat`` parsed, once: what the row's data is computed as."""
+        return aggregate.parse_statistic(self.stat)
+
 
 @dataclass(frozen=True)
 class YAxis:
@@ -117,6 +125,9 @@ class VerticalAnnotation:
     fill: str = "none"
     band_value: datetime | None = None
     band_label: str | None = None
+
+
+_Annotation = TypeVar("_Annotation", HorizontalAnnotation, VerticalAnnotation)
 
 
 @dataclass(frozen=True)
@@ -288,9 +299,7 @@ def _row_options(options: dict[str, Any], where: str, stat: str, period: int) ->
     if row_id is not None and not _ID.match(row_id):
         raise WidgetError(
             f"`{where}.id` is {row_id!r}: an id starts with a lowercase letter, then letters, digits or _")
-    color = _optional_str(options.get("color"), f"{where}.color")
-    if color is not None and not _COLOR.match(color):
-        raise WidgetError(f"`{where}.color` is {color!r}: expected a six-digit hex color like #1f77b4")
+    color = _color(options.get("color"), f"{where}.color", "#1f77b4")
     return {
         "stat": _stat(options.get("stat", stat), f"{where}.stat"),
         "period": _period(options.get("period", period), f"{where}.period"),
@@ -331,36 +340,38 @@ def _annotations(value: Any, now: datetime) -> dict[str, Any]:
     annotations = _mapping(value, "annotations")
     # `alarms` (alarm ARNs) is accepted: drawing an alarm's threshold needs the alarm, which we lack.
     _check_keys(annotations, {"horizontal", "vertical", "alarms"}, "annotations", "kind")
-    horizontal = []
-    for index, item in enumerate(_list(annotations.get("horizontal", []), "annotations.horizontal")):
-        where = f"annotations.horizontal[{index}]"
-        first, second = _annotation_edges(item, where, _HORIZONTAL_KEYS)
-        if not _bool(first.get("visible", True), f"{where}.visible"):
+    return {
+        "horizontal": _annotation_list(annotations.get("horizontal", []), "annotations.horizontal",
+                                       HorizontalAnnotation, _HORIZONTAL_KEYS, _number, ("above", "below", "none")),
+        "vertical": _annotation_list(annotations.get("vertical", []), "annotations.vertical", VerticalAnnotation,
+                                     _VERTICAL_KEYS, lambda text, where: _instant(text, where, now),
+                                     ("before", "after", "none")),
+    }
+
+
+def _annotation_list(value: Any, where: str, kind: type[_Annotation], keys: frozenset[str],
+                     parse_value: Callable[[Any, str], Any], fills: tuple[str, ...]) -> tuple[_Annotation, ...]:
+    """One direction's annotations, those with ``visible: false`` left out: ``keys`` are the keys an edge may
+    have (a ``yAxis`` among them is read too), ``parse_value`` reads a ``value`` and ``fills`` are the shadings."""
+    parsed = []
+    for index, item in enumerate(_list(value, where)):
+        at = f"{where}[{index}]"
+        first, second = _annotation_edges(item, at, keys)
+        if not _bool(first.get("visible", True), f"{at}.visible"):
             continue
-        horizontal.append(HorizontalAnnotation(
-            value=_number(first.get("value"), f"{where}.value"),
-            label=_optional_str(first.get("label"), f"{where}.label"),
-            color=_annotation_color(first, where),
-            fill="band" if second else _choice(first.get("fill", "none"), ("above", "below", "none"), f"{where}.fill"),
-            y_axis=_choice(first.get("yAxis", "left"), ("left", "right"), f"{where}.yAxis"),
-            band_value=_number(second.get("value"), f"{where}[1].value") if second else None,
-            band_label=_optional_str(second.get("label"), f"{where}[1].label") if second else None,
-        ))
-    vertical = []
-    for index, item in enumerate(_list(annotations.get("vertical", []), "annotations.vertical")):
-        where = f"annotations.vertical[{index}]"
-        first, second = _annotation_edges(item, where, _VERTICAL_KEYS)
-        if not _bool(first.get("visible", True), f"{where}.visible"):
-            continue
-        vertical.append(VerticalAnnotation(
-            value=_instant(first.get("value"), f"{where}.value", now),
-            label=_optional_str(first.get("label"), f"{where}.label"),
-            color=_annotation_color(first, where),
-            fill="band" if second else _choice(first.get("fill", "none"), ("before", "after", "none"), f"{where}.fill"),
-            band_value=_instant(second.get("value"), f"{where}[1].value", now) if second else None,
-            band_label=_optional_str(second.get("label"), f"{where}[1].label") if second else None,
-        ))
-    return {"horizontal": tuple(horizontal), "vertical": tuple(vertical)}
+        fields = {
+            "value": parse_value(first.get("value"), f"{at}.value"),
+            "label": _optional_str(first.get("label"), f"{at}.label"),
+            "color": _color(first.get("color"), f"{at}.color", "#d62728"),
+            "fill": "band" if second else _choice(first.get("fill", "none"), fills, f"{at}.fill"),
+        }
+        if "yAxis" in keys:
+            fields["y_axis"] = _choice(first.get("yAxis", "left"), ("left", "right"), f"{at}.yAxis")
+        if second:
+            fields["band_value"] = parse_value(second.get("value"), f"{at}[1].value")
+            fields["band_label"] = _optional_str(second.get("label"), f"{at}[1].label")
+        parsed.append(kind(**fields))
+    return tuple(parsed)
 
 
 def _annotation_edges(item: Any, where: str, keys: frozenset[str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -376,10 +387,10 @@ def _annotation_edges(item: Any, where: str, keys: frozenset[str]) -> tuple[dict
     return edges[0], edges[1] if len(edges) == 2 else {}
 
 
-def _annotation_color(edge: dict[str, Any], where: str) -> str | None:
-    color = _optional_str(edge.get("color"), f"{where}.color")
+def _color(value: Any, where: str, example: str) -> str | None:
+    color = _optional_str(value, where)
     if color is not None and not _COLOR.match(color):
-        raise WidgetError(f"`{where}.color` is {color!r}: expected a six-digit hex color like #d62728")
+        raise WidgetError(f"`{where}` is {color!r}: expected a six-digit hex color like {example}")
     return color
 
 
@@ -449,7 +460,7 @@ def _stat(value: Any, where: str) -> str:
 
 
 def _period(value: Any, where: str) -> int:
-    if not _is_int(value) or value < 1 or (value >= 60 and value % 60) or (value < 60 and value not in (1, 5, 10, 30)):
+    if not _is_int(value) or not valid_period(value):
         raise WidgetError(f"`{where}` is {value!r}: a period is 1, 5, 10, 30 or a multiple of 60 seconds")
     return int(value)
 

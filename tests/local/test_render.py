@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,9 +11,8 @@ from PIL import Image
 from reportgen.local.render import PALETTE, render_png
 from reportgen.local.widget import parse_widget
 
-from .helpers import widget_json
+from .helpers import NOW, rgb_image, widget_json
 
-NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 ALB = ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/web/1"]
 
 
@@ -22,16 +20,10 @@ def render(**overrides: Any) -> bytes:
     return render_png(parse_widget(widget_json(**overrides), now=NOW))
 
 
-def pixels(png: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(png))
-    assert image.format == "PNG"
-    return image.convert("RGB")
-
-
 # 29 and 57 are among the widths where width/100*100 falls just short of a whole pixel.
 @pytest.mark.parametrize(("width", "height"), [(600, 400), (1, 1), (29, 57), (900, 450), (2000, 113), (150, 2000)])
 def test_image_is_exactly_the_requested_size(width: int, height: int) -> None:
-    assert pixels(render(width=width, height=height, title="Size")).size == (width, height)
+    assert rgb_image(render(width=width, height=height, title="Size")).size == (width, height)
 
 
 def test_same_widget_same_bytes() -> None:
@@ -47,7 +39,7 @@ def test_different_metrics_give_different_images() -> None:
 
 
 def test_first_rows_use_cloudwatchs_palette() -> None:
-    image = pixels(render(width=600, height=300, metrics=[ALB, ["...", "app/2"], ["...", "app/3"]]))
+    image = rgb_image(render(width=600, height=300, metrics=[ALB, ["...", "app/2"], ["...", "app/3"]]))
     counts = image.getcolors(maxcolors=1 << 16)
     assert counts is not None
     colours = {"#" + "".join(f"{channel:02x}" for channel in rgb) for _, rgb in counts}  # type: ignore[union-attr]
@@ -55,9 +47,9 @@ def test_first_rows_use_cloudwatchs_palette() -> None:
 
 
 def test_row_colour_and_theme_change_pixels() -> None:
-    plain = pixels(render())
-    assert pixels(render(metrics=[[*ALB, {"color": "#000000"}]])).tobytes() != plain.tobytes()
-    assert pixels(render(theme="dark")).getpixel((0, 0)) != plain.getpixel((0, 0)) == (255, 255, 255)
+    plain = rgb_image(render())
+    assert rgb_image(render(metrics=[[*ALB, {"color": "#000000"}]])).tobytes() != plain.tobytes()
+    assert rgb_image(render(theme="dark")).getpixel((0, 0)) != plain.getpixel((0, 0)) == (255, 255, 255)
 
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -91,10 +83,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("variant", VARIANTS.values(), ids=VARIANTS.keys())
 def test_every_view_and_option_draws(variant: dict[str, Any]) -> None:
     width, height = 480, variant.get("height", 260)
-    assert pixels(render(width=width, **{"height": height, **variant})).size == (width, height)
+    assert rgb_image(render(width=width, **{"height": height, **variant})).size == (width, height)
 
 
 @pytest.mark.parametrize("view", ["timeSeries", "bar", "pie", "singleValue", "gauge", "table"])
 @pytest.mark.parametrize(("width", "height"), [(1, 1), (40, 2000), (2000, 30)])
 def test_extreme_sizes_draw_every_view(view: str, width: int, height: int) -> None:
-    assert pixels(render(view=view, width=width, height=height, title="t")).size == (width, height)
+    assert rgb_image(render(view=view, width=width, height=height, title="t")).size == (width, height)

@@ -3,7 +3,6 @@ property does (and only then), and the pixels where a colour or a position can b
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 from collections.abc import Callable
@@ -13,14 +12,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from PIL import Image
 
 from reportgen.local.render import PALETTE, THEMES, WARNING, _compact, _time_ticks, render_png, row_series
 from reportgen.local.synthetic import BASE_REGION, Series
 from reportgen.local.widget import parse_widget
 
-NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
-CPU = ["AWS/EC2", "CPUUtilization", "InstanceId", "i-1"]
+from .helpers import CPU, NOW, parse, rgb_array
+
 CPU2 = ["AWS/EC2", "CPUUtilization", "InstanceId", "i-2"]
 ALB = ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/web/1"]
 NODATA = ["Custom/App", "NoDataYet"]
@@ -30,16 +28,11 @@ Pixels = npt.NDArray[np.uint8]
 
 def png(**doc: Any) -> bytes:
     """The PNG of a MetricWidget: one CPU metric over the three hours before NOW unless ``doc`` says otherwise."""
-    doc.setdefault("metrics", [CPU])
-    return render_png(parse_widget(json.dumps(doc), now=NOW))
-
-
-def pixels(data: bytes) -> Pixels:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.uint8)
+    return render_png(parse(**doc))
 
 
 def draw(**doc: Any) -> Pixels:
-    return pixels(png(**doc))
+    return rgb_array(png(**doc))
 
 
 def rgb(colour: str) -> npt.NDArray[np.int16]:
@@ -330,7 +323,7 @@ def hour_of(values: npt.ArrayLike, keep: npt.NDArray[np.bool_] | None = None) ->
 
 
 def draw_stored(metrics: list[Any], fetched: list[Series | None], **doc: Any) -> Pixels:
-    return pixels(render_png(parse_widget(json.dumps({**HOUR, "metrics": metrics, **doc}), now=NOW), fetched))
+    return rgb_array(render_png(parse_widget(json.dumps({**HOUR, "metrics": metrics, **doc}), now=NOW), fetched))
 
 
 def coloured(image: Pixels) -> npt.NDArray[np.bool_]:

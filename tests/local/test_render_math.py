@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from reportgen.local.render import PALETTE, render_png, row_series
 from reportgen.local.widget import parse_widget
 
-NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+from .helpers import NOW, rgb_array
+
 CPU1 = ["AWS/EC2", "CPUUtilization", "InstanceId", "i-1", {"id": "m1", "visible": False}]
 CPU2 = ["AWS/EC2", "CPUUtilization", "InstanceId", "i-2", {"id": "m2", "visible": False}]
 
@@ -24,8 +22,7 @@ def rows(*expressions: str) -> list[Any]:
 
 
 def draw(metrics: list[Any]) -> npt.NDArray[np.uint8]:
-    data = render_png(parse_widget(json.dumps({"metrics": metrics}), now=NOW))
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.uint8)
+    return rgb_array(render_png(parse_widget(json.dumps({"metrics": metrics}), now=NOW)))
 
 
 def pale_tint(image: npt.NDArray[np.uint8]) -> int:

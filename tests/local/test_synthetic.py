@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from reportgen.local.aggregate import Periods, compute, parse_statistic
+from reportgen.local.aggregate import Periods, ValueTables, compute, parse_statistic
 from reportgen.local.synthetic import MAX_POINTS, _trimmed, effective_period, series
 from reportgen.local.widget import MetricRow
 
@@ -197,7 +197,8 @@ def test_closed_forms_match_cloudwatchs_statistics_of_lognormal_samples(stat: st
     sigma, mean = 0.6, 70.0
     values = np.sort(mean * np.exp(sigma * np.random.default_rng(7).standard_normal(1_000_000) - sigma ** 2 / 2))
     stored = Periods(starts=np.zeros(1, np.int64), count=np.array([values.size * 1.0]), sum=np.array([values.sum()]),
-                     minimum=values[:1], maximum=values[-1:], values=[(values, np.ones_like(values))])
+                     minimum=values[:1], maximum=values[-1:],
+                     values=ValueTables.of([(values, np.ones_like(values))]))
     statistic = parse_statistic(stat)
     minute = np.array([[mean]])
     kept, trimmed, winsorized = _trimmed(sigma, statistic, minute, minute * 1e-6, minute * 1e6)

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
+import pickle
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from reportgen.local import aggregate
 from reportgen.local.widget import MetricRow, WidgetError, parse_widget
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-CPU = ["AWS/EC2", "CPUUtilization", "InstanceId", "i-1"]
-
-
-def parse(**doc: Any) -> Any:
-    doc.setdefault("metrics", [CPU])
-    return parse_widget(json.dumps(doc), now=NOW)
+from .helpers import CPU, NOW, parse
 
 
 def test_defaults_match_cloudwatch() -> None:
@@ -25,6 +21,14 @@ def test_defaults_match_cloudwatch() -> None:
     assert (widget.start, widget.end) == (NOW - timedelta(hours=3), NOW)
     assert widget.view == "timeSeries" and widget.legend == "bottom" and widget.utc_offset == timedelta(0)
     assert widget.metrics == (MetricRow("AWS/EC2", "CPUUtilization", (("InstanceId", "i-1"),), "Average", 300),)
+
+
+def test_a_row_parses_its_statistic_once_and_still_pickles() -> None:
+    widget = parse(metrics=[[*CPU, {"stat": "TM(10%:90%)"}]])
+    (row,) = widget.metrics
+    assert row.statistic is row.statistic and row.statistic == aggregate.parse_statistic("TM(10%:90%)")
+    copy = pickle.loads(pickle.dumps(widget))  # as the server hands it to a render worker
+    assert copy == widget and copy.metrics[0].statistic == row.statistic
 
 
 def test_dot_repeats_the_previous_row_in_every_position() -> None:

@@ -3,21 +3,14 @@ what each parses to, and the messages for values CloudWatch would refuse."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from reportgen.local.widget import WidgetError, parse_widget
+from reportgen.local.widget import WidgetError
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-CPU = ["AWS/EC2", "CPUUtilization", "InstanceId", "i-1"]
-
-
-def parse(**doc: Any) -> Any:
-    doc.setdefault("metrics", [CPU])
-    return parse_widget(json.dumps(doc), now=NOW)
+from .helpers import CPU, NOW, parse
 
 
 @pytest.mark.parametrize(("text", "ago"), [
