@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from reportgen.aws import ClientKey, WidgetImageClient, open_clients
+from reportgen.fetch import PNG_SIGNATURE
 from reportgen.local.operations import Operations
 from reportgen.local.render import render_png
 from reportgen.local.seed import ESTATE, seed
@@ -62,7 +63,6 @@ SEEDED = (datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)
 # The estate's latency metrics, stored as 8 values a minute, and the rest, stored as one.
 LATENCIES = tuple(metric for metric in ESTATE if metric.name.endswith(("Latency", "Duration", "ResponseTime")))
 LEVELS = tuple(metric for metric in ESTATE if metric not in LATENCIES)
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RATE_LIMIT = 10_000  # requests/s per access key: far above anything the stand-in can draw
 
 
@@ -208,7 +208,8 @@ def seeded_store(directory: str) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=None,
-                        help="requests per timed round (default: 150 small, 40 large)")
+                        help="requests per timed round (default: "
+                             f"{', '.join(f'{case.requests} {case.name}' for case in CASES)})")
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per widget (default 5)")
     parser.add_argument("--warm-up", type=int, default=10, help="untimed requests before the rounds (default 10)")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")

@@ -40,6 +40,7 @@ _PERCENTILE = re.compile(r"^p(100|\d{1,2}(?:\.\d{1,10})?)$")
 _SHORT = re.compile(r"^(tm|wm|tc|ts)(100|\d{1,2}(?:\.\d{1,10})?)$")
 _RANGED = re.compile(r"^(TM|WM|TC|TS|PR)\(([^():]*):([^():]*)\)$")
 _BOUND = re.compile(r"^(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(%?)$")
+_UNITS = {"SampleCount": "Count", "TC": "Count", "PR": "Percent"}  # counts of samples, a share of them
 
 Floats = npt.NDArray[np.float64]
 
@@ -65,6 +66,11 @@ class Statistic:
     def needs_values(self) -> bool:
         """Whether it needs the samples themselves rather than a period's summary."""
         return self.kind not in BASIC
+
+    @property
+    def unit(self) -> str | None:
+        """The unit its values are in whatever the metric's ("Count" or "Percent"); None: the metric's."""
+        return _UNITS.get(self.kind)
 
 
 def parse_statistic(text: str) -> Statistic:
@@ -176,10 +182,8 @@ class ValueTables:
         self._tables: list[_Table] | None = None
 
     @classmethod
-    def of(cls, rows: ValueTables | Sequence[tuple[Floats, Floats] | None]) -> ValueTables:
+    def of(cls, rows: Sequence[tuple[Floats, Floats] | None]) -> ValueTables:
         """``rows`` as value tables: each period's (values, weights), or None where unavailable."""
-        if isinstance(rows, ValueTables):
-            return rows
         present = [row for row in rows if row is not None]
         lengths = [0 if row is None else len(row[0]) for row in rows]
         return cls(np.concatenate([np.empty(0), *(values for values, _ in present)]),
@@ -228,17 +232,16 @@ class Periods:
     sum: Floats
     minimum: Floats
     maximum: Floats
-    # Per period: its samples' values with their weights, or None where a value statistic is unavailable
-    # (a summary-only statistic set, or a negative value). ``by_period`` gives value tables; a list of
-    # (values, weights) serves as well.
-    values: ValueTables | Sequence[tuple[Floats, Floats] | None]
+    # Per period: its samples' values with their weights, unless a value statistic is unavailable (a
+    # summary-only statistic set, or a negative value). ``ValueTables.of`` makes them from a list.
+    values: ValueTables
 
 
 def by_period(samples: Samples, start: int, period: int) -> Periods:
     """Group ``samples`` (all at or after ``start``) into periods."""
     if not len(samples):
         nothing = np.empty(0)
-        return Periods(np.empty(0, np.int64), nothing, nothing, nothing, nothing, [])
+        return Periods(np.empty(0, np.int64), nothing, nothing, nothing, nothing, ValueTables.of([]))
     index = (samples.timestamps - start) // period
     first = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])  # where each period's rows begin
     unavailable = np.logical_or.reduceat(np.isnan(samples.value) | (samples.value < 0), first)
@@ -266,11 +269,10 @@ def compute(statistic: Statistic, periods: Periods) -> Floats:
             return periods.minimum.copy()
         case "Maximum":
             return periods.maximum.copy()
-    tables = ValueTables.of(periods.values)
     if statistic.kind == "p":
         assert statistic.high is not None
-        return tables.each(partial(_percentile, statistic.high))
-    return tables.each(partial(_of_rows, statistic))
+        return periods.values.each(partial(_percentile, statistic.high))
+    return periods.values.each(partial(_of_rows, statistic))
 
 
 def _percentile(bound: Bound, table: _Table) -> Floats:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass
+from functools import cache, partial
 from typing import Any
 
 from reportgen.local.protocols import ServiceError
@@ -76,10 +78,12 @@ class FaultPlan:
         self._faults.clear()
         return count
 
-    def take(self, title: str | None) -> ServiceError | None:
-        """The error for a request whose widget has ``title``, using up one count of the first matching rule."""
+    def take(self, widget: str) -> ServiceError | None:
+        """The error for a GetMetricWidgetImage request of ``widget`` (its MetricWidget JSON, not yet validated),
+        using up one count of the first rule that matches it."""
+        title = cache(partial(_title_of, widget))  # read only if a rule asks for it
         for fault in self._faults:
-            if fault.matches(title):
+            if fault.match_title is None or fault.matches(title()):
                 if fault.remaining != FOREVER:
                     fault.remaining -= 1
                     if fault.remaining == 0:
@@ -93,6 +97,16 @@ class FaultPlan:
 
     def __repr__(self) -> str:
         return f"<FaultPlan rules={len(self._faults)} injected={self.injected}>"
+
+
+def _title_of(widget: str) -> str | None:
+    """The widget's title if its JSON says."""
+    try:
+        doc = json.loads(widget)
+    except ValueError:
+        return None
+    title = doc.get("title") if isinstance(doc, dict) else None
+    return title if isinstance(title, str) else None
 
 
 def _is_int(value: Any) -> bool:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +59,7 @@ _WIDGET_TYPES = frozenset({"metric", "text", "log", "alarm", "explorer", "custom
 
 Handler = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 Floats = npt.NDArray[np.float64]
+T = TypeVar("T")
 
 
 def _validation(message: str) -> ServiceError:
@@ -141,7 +142,7 @@ class Operations:
         if maximum < 1:
             raise _validation("The parameter MaxDatapoints must be at least 1.")
         data: dict[str, mathexpr.TimeSeries] = {}
-        reader = _WindowReader(self.store, start, end, self.clock())
+        reader = WindowReader(self.store, start, end, self.clock())
         for query in queries:
             if query.metric is not None and query.statistic is not None:
                 timestamps, values = reader.series(query.metric, query.statistic, query.period, query.unit)
@@ -180,7 +181,8 @@ class Operations:
                 raise _invalid(f"The parameter ExtendedStatistics.member.{n} must be an extended statistic such as "
                                f"p99 or TM(10%:90%); use Statistics for {name}.")
             statistics.append(statistic)
-        first = _aligned(start, period, self.clock())
+        reader = WindowReader(self.store, start, end, self.clock())
+        first = _aligned(start, period, reader.now)
         requested = math.ceil((end - first) / period)
         if requested > MAX_STATISTICS_POINTS:
             raise ServiceError("InvalidParameterCombination",
@@ -191,7 +193,7 @@ class Operations:
         unit = params.get("Unit")
         datapoints = []
         for each_unit in [unit] if unit is not None else self.store.units(metric, first, end):
-            periods = aggregate.by_period(self.store.samples(metric, first, end, each_unit), first, period)
+            periods = reader.periods(metric, period, each_unit)
             values = {statistic.text: aggregate.compute(statistic, periods) for statistic in statistics}
             for index, moment in enumerate(periods.starts):
                 point: dict[str, Any] = {"Timestamp": datetime.fromtimestamp(int(moment), UTC), "Unit": each_unit}
@@ -215,15 +217,11 @@ class Operations:
                                                          name=params.get("MetricName"), published_since=since)
                  if all(any(name == wanted and (value is None or have == value) for name, have in metric.dimensions)
                         for wanted, value in filters)]
-        offset = _offset(params, "ListMetrics")
-        page = found[offset:offset + LIST_METRICS_PAGE]
-        result: dict[str, Any] = {"Metrics": [
+        page, more = _paged(found, params, "ListMetrics", LIST_METRICS_PAGE)
+        return {"Metrics": [
             {"Namespace": metric.namespace, "MetricName": metric.name,
              "Dimensions": [{"Name": name, "Value": value} for name, value in metric.dimensions]}
-            for metric in page]}
-        if offset + LIST_METRICS_PAGE < len(found):
-            result["NextToken"] = _token(params, "ListMetrics", offset + LIST_METRICS_PAGE)
-        return result
+            for metric in page], **more}
 
     # ---- dashboards ---------------------------------------------------------------------------------------
 
@@ -246,14 +244,11 @@ class Operations:
 
     def list_dashboards(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
         found = self.store.dashboards(params.get("DashboardNamePrefix", ""))
-        offset = _offset(params, "ListDashboards")
-        result: dict[str, Any] = {"DashboardEntries": [
+        page, more = _paged(found, params, "ListDashboards", LIST_DASHBOARDS_PAGE)
+        return {"DashboardEntries": [
             {"DashboardName": dashboard.name, "DashboardArn": _arn(dashboard.name),
              "LastModified": datetime.fromtimestamp(dashboard.modified, UTC), "Size": dashboard.size}
-            for dashboard in found[offset:offset + LIST_DASHBOARDS_PAGE]]}
-        if offset + LIST_DASHBOARDS_PAGE < len(found):
-            result["NextToken"] = _token(params, "ListDashboards", offset + LIST_DASHBOARDS_PAGE)
-        return result
+            for dashboard in page], **more}
 
     def delete_dashboards(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
         names = params["DashboardNames"]
@@ -266,63 +261,76 @@ class Operations:
 
     # ---- what a widget draws ------------------------------------------------------------------------------
 
-    def widget_series(self, widget: Widget) -> tuple[synthetic.Series | None, ...] | None:
+    def widget_reader(self, widget: Widget) -> WindowReader:
+        """The stored metrics over ``widget``'s time range, for ``widget_series`` and its SEARCH expressions to
+        share."""
+        start, end = math.floor(widget.start.timestamp()), math.ceil(widget.end.timestamp())
+        return WindowReader(self.store, start, end, self.clock())
+
+    def widget_series(self, widget: Widget,
+                      reader: WindowReader | None = None) -> tuple[synthetic.Series | None, ...] | None:
         """Per row of ``widget``, the data to draw instead of synthetic data: the stored series of a metric
         row with datapoints in the window; an empty series for one without, when synthetic data is off;
         None for an expression row and for a row left to synthetic data. None when no row needs anything.
+        ``reader`` is ``widget_reader(widget)``, made here if not given.
         """
-        start, end = math.floor(widget.start.timestamp()), math.ceil(widget.end.timestamp())
-        reader = _WindowReader(self.store, start, end, self.clock())
+        if reader is None:
+            reader = self.widget_reader(widget)
         fetched: list[synthetic.Series | None] = []
-        for index, row in enumerate(widget.metrics):
+        for row in widget.metrics:
             if row.expression is not None:
                 fetched.append(None)
                 continue
-            try:
-                statistic = parse_statistic(row.stat)
-            except ValueError as exc:
-                raise _invalid(f"MetricWidget: `metrics[{index}]`: {exc}") from None
+            statistic = row.statistic
             metric = MetricKey.of(row.namespace, row.name, row.dimensions)
             period = synthetic.effective_period(row.period, widget.start, widget.end)
             timestamps, values = reader.series(metric, statistic, period)
             if not len(timestamps) and self.synthetic:
                 fetched.append(None)
                 continue
-            fetched.append(synthetic.Series(timestamps, values, self._unit(metric, statistic, start, end)))
+            fetched.append(synthetic.Series(timestamps, values, reader.unit(metric, statistic)))
         return tuple(fetched) if any(series is not None for series in fetched) else None
 
     def widget_search(self, widget: Widget) -> mathexpr.Search:
         """SEARCH over the stored metrics for ``widget``'s time range, as ``widget_series`` reads them."""
-        start, end = math.floor(widget.start.timestamp()), math.ceil(widget.end.timestamp())
-        return _WindowReader(self.store, start, end, self.clock()).search
-
-    def _unit(self, metric: MetricKey, statistic: Statistic, start: int, end: int) -> str | None:
-        if statistic.kind in ("SampleCount", "TC"):
-            return "Count"
-        if statistic.kind == "PR":
-            return "Percent"
-        units = self.store.units(metric, start, end)
-        return units[0] if len(units) == 1 and units[0] != NO_UNIT else None
+        return self.widget_reader(widget).search
 
 
-class _WindowReader:
-    """Statistics of stored metrics over one window; a metric asked for several statistics is read once."""
+class WindowReader:
+    """Stored metrics over one window: a metric's periods are made once whatever statistics are asked of them,
+    and its unit is looked up once."""
 
     def __init__(self, store: MetricStore, start: int, end: int, now: float) -> None:
         self.store, self.start, self.end, self.now = store, start, end, now
         self._periods: dict[tuple[MetricKey, int, str | None], aggregate.Periods] = {}
+        self._units: dict[MetricKey, str | None] = {}
 
-    def series(self, metric: MetricKey, statistic: Statistic, period: int,
-               unit: str | None = None) -> tuple[npt.NDArray[np.int64], Floats]:
-        """``statistic`` of ``metric`` per period over the window: the periods that have a value."""
+    def periods(self, metric: MetricKey, period: int, unit: str | None = None) -> aggregate.Periods:
+        """``metric``'s samples (of one ``unit``, or of any) by period, from the window's start rounded down
+        as CloudWatch rounds it."""
         key = (metric, period, unit)
         if key not in self._periods:
             first = _aligned(self.start, period, self.now)
             self._periods[key] = aggregate.by_period(self.store.samples(metric, first, self.end, unit), first, period)
-        periods = self._periods[key]
+        return self._periods[key]
+
+    def series(self, metric: MetricKey, statistic: Statistic, period: int,
+               unit: str | None = None) -> tuple[npt.NDArray[np.int64], Floats]:
+        """``statistic`` of ``metric`` per period over the window: the periods that have a value."""
+        periods = self.periods(metric, period, unit)
         values = aggregate.compute(statistic, periods)
         known = ~np.isnan(values)
         return periods.starts[known], values[known]
+
+    def unit(self, metric: MetricKey, statistic: Statistic) -> str | None:
+        """The unit of ``statistic`` of ``metric``: the statistic's own, else the one unit the metric has in
+        the window (None if it has several, or none, or CloudWatch's "None")."""
+        if statistic.unit is not None:
+            return statistic.unit
+        if metric not in self._units:
+            units = self.store.units(metric, self.start, self.end)
+            self._units[metric] = units[0] if len(units) == 1 and units[0] != NO_UNIT else None
+        return self._units[metric]
 
     def search(self, expression: str, stat: str, period: int) -> list[mathexpr.TimeSeries]:
         """SEARCH(expression, stat, period) over the window: a ``mathexpr.Search``. The matches, in ListMetrics'
@@ -549,6 +557,15 @@ def _fingerprint(params: Mapping[str, Any]) -> str:
 def _token(params: Mapping[str, Any], operation: str, offset: int) -> str:
     document = json.dumps({"operation": operation, "offset": offset, "request": _fingerprint(params)})
     return base64.urlsafe_b64encode(document.encode()).decode()
+
+
+def _paged(items: Sequence[T], params: Mapping[str, Any], operation: str,
+           size: int) -> tuple[Sequence[T], dict[str, str]]:
+    """The page of ``items`` the request's token asks for (the first if none), ``size`` long at most; and
+    ``{"NextToken": …}`` if more follow, else nothing."""
+    offset = _offset(params, operation)
+    more = {"NextToken": _token(params, operation, offset + size)} if offset + size < len(items) else {}
+    return items[offset:offset + size], more
 
 
 def _offset(params: Mapping[str, Any], operation: str) -> int:

@@ -400,8 +400,8 @@ class _DocumentReader(_Reader):
             return node
         if kind == "timestamp" and number:
             try:
-                return datetime.fromtimestamp(node, UTC)
-            except (OverflowError, OSError, ValueError):
+                return _from_epoch(node)
+            except ValueError:
                 raise self.bad(path, node, "epoch seconds") from None
         value = self.special(kind, node, path)
         if value is None:
@@ -433,7 +433,7 @@ class _CborReader(_DocumentReader):
 
     def special(self, kind: str, node: Any, path: str) -> Any:
         if kind == "timestamp" and isinstance(node, datetime):
-            return node.replace(tzinfo=UTC) if node.tzinfo is None else node.astimezone(UTC)
+            return _as_utc(node)
         if kind == "blob" and isinstance(node, bytes):
             return node
         return None
@@ -523,9 +523,22 @@ def _parse_time(text: str, path: str, reader: _Reader) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         try:
-            return datetime.fromtimestamp(float(text), UTC)
+            return _from_epoch(float(text))
         except ValueError:
             raise reader.bad(path, text, "an ISO 8601 time or epoch seconds") from None
+    return _as_utc(moment)
+
+
+def _from_epoch(seconds: float) -> datetime:
+    """``seconds`` since the epoch as a UTC time; ``ValueError`` if it is not one (NaN, or out of range)."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"{seconds!r} epoch seconds is out of range") from exc
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a naive one is taken to be UTC already."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

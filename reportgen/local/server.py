@@ -190,7 +190,7 @@ class StandIn:
 
     async def _metric_widget_image(self, params: Mapping[str, Any], region: str | None) -> bytes:
         text = params["MetricWidget"]  # a string: the protocol has checked it against the model
-        injected = self.faults.take(_title_of(text))
+        injected = self.faults.take(text)
         if injected is not None:
             raise injected
         if params.get("OutputFormat", "png") not in ("png", "image/png"):
@@ -210,12 +210,13 @@ class StandIn:
         """What ``widget`` draws from the store (run on its thread): its rows' stored series, and the answers
         to its SEARCH expressions, or None for each that it does not need."""
         operations = self._store_operations()
-        fetched = operations.widget_series(widget)
+        reader = operations.widget_reader(widget)
+        fetched = operations.widget_series(widget, reader)
         if not any(row.expression is not None and "SEARCH" in row.expression for row in widget.metrics):
             return fetched, None
         # Running the widget's math on no data asks SEARCH just what drawing it will: its arguments are
         # literals and the query's period, never data.
-        recorder = search.Recorder(operations.widget_search(widget))
+        recorder = search.Recorder(reader.search)
         render.row_series(widget, [_NO_DATA] * len(widget.metrics), search=recorder)
         return fetched, recorder.answers
 
@@ -445,16 +446,6 @@ async def _clear_faults(request: web.Request) -> web.Response:
 def _response(reply: protocols.Reply) -> web.Response:
     return web.Response(status=reply.status, body=reply.body, headers={"Content-Type": reply.content_type,
                                                                          **reply.headers})
-
-
-def _title_of(text: str) -> str | None:
-    """The widget's title if the JSON says, for matching faults before the widget is validated."""
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return None
-    title = doc.get("title") if isinstance(doc, dict) else None
-    return title if isinstance(title, str) else None
 
 
 def _process_pool(workers: int) -> ProcessPoolExecutor:

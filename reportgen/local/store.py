@@ -174,6 +174,7 @@ class MetricStore:
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)
         self._recent = _RecentReads(cache_rows)
+        self._ids: dict[MetricKey, int] = {}  # metrics known to exist; a metric's row is never deleted
         self._version = self._data_version()
 
     def close(self) -> None:
@@ -194,6 +195,7 @@ class MetricStore:
         except BaseException:
             self._db.execute("ROLLBACK")
             self._recent.clear()  # it may hold rows read inside the transaction, now undone
+            self._ids.clear()     # and metrics made inside it
             raise
         self._db.execute("COMMIT")
 
@@ -293,6 +295,7 @@ class MetricStore:
             "INSERT INTO metrics (namespace, name, dimensions, published) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (namespace, name, dimensions) DO UPDATE SET published = max(published, excluded.published) "
             "RETURNING id", (metric.namespace, metric.name, _dimensions_json(metric), published)).fetchone()
+        self._ids[metric] = metric_id
         self._recent.forget_metric(metric_id)
         (series_id,) = self._db.execute(
             "INSERT INTO series (metric, unit) VALUES (?, ?) ON CONFLICT (metric, unit) DO UPDATE SET unit = unit "
@@ -305,9 +308,15 @@ class MetricStore:
         return int(version)
 
     def _id(self, metric: MetricKey) -> int | None:
+        """``metric``'s id, or None if it has none yet (which is asked again next time)."""
+        if metric in self._ids:
+            return self._ids[metric]
         row = self._db.execute("SELECT id FROM metrics WHERE namespace = ? AND name = ? AND dimensions = ?",
                                (metric.namespace, metric.name, _dimensions_json(metric))).fetchone()
-        return None if row is None else int(row[0])
+        if row is None:
+            return None
+        self._ids[metric] = int(row[0])
+        return self._ids[metric]
 
     # ---- dashboards -----------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from reportgen.local.aggregate import Periods, Samples, by_period, compute, parse_statistic
+from reportgen.local.aggregate import Periods, Samples, ValueTables, by_period, compute, parse_statistic
 
 Floats = npt.NDArray[np.float64]
 RNG = np.random.default_rng(20261126)
@@ -185,10 +185,19 @@ def test_periods_given_as_sorted_lists_have_the_same_statistics() -> None:
         order = np.argsort(part.value, kind="stable")
         usable = not (np.isnan(part.value).any() or (part.value < 0).any())
         listed.append((part.value[order], part.count[order]) if usable else None)
-    as_lists = Periods(grouped.starts, grouped.count, grouped.sum, grouped.minimum, grouped.maximum, listed)
+    as_lists = Periods(grouped.starts, grouped.count, grouped.sum, grouped.minimum, grouped.maximum,
+                       ValueTables.of(listed))
     for statistic in ("p50", "p99", "TM(10%:90%)", "PR(:30)"):
         assert np.array_equal(compute(parse_statistic(statistic), as_lists),
                               compute(parse_statistic(statistic), grouped), equal_nan=True), statistic
+
+
+@pytest.mark.parametrize(("text", "unit"), [
+    ("SampleCount", "Count"), ("TC(10%:90%)", "Count"), ("tc90", "Count"), ("PR(:300)", "Percent"),
+    ("Average", None), ("Sum", None), ("p99", None), ("TS(10%:90%)", None), ("IQM", None),
+])
+def test_counts_and_ranks_have_units_of_their_own(text: str, unit: str | None) -> None:
+    assert parse_statistic(text).unit == unit
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -37,8 +38,9 @@ def test_rules_apply_in_order_to_matching_titles_until_used_up() -> None:
     plan = FaultPlan()
     plan.add(Fault("Throttling", 400, "Rate exceeded", 2, match_title="CPU"))
     plan.add(Fault("InternalServiceError", 500, "boom", FOREVER))
-    codes = [getattr(plan.take(title), "code", None) for title in ("CPU usage", "Memory", "CPU", "CPU", None)]
+    widgets = [json.dumps({"title": title}) for title in ("CPU usage", "Memory", "CPU", "CPU")] + ["not JSON"]
+    codes = [getattr(plan.take(widget), "code", None) for widget in widgets]
     assert codes == ["Throttling", "InternalServiceError", "Throttling", "InternalServiceError", "InternalServiceError"]
     assert plan.injected == 5 and [rule["error"] for rule in plan.to_json()] == ["InternalServiceError"]
-    assert plan.clear() == 1 and plan.take("CPU") is None
+    assert plan.clear() == 1 and plan.take(json.dumps({"title": "CPU"})) is None
     assert repr(plan) == "<FaultPlan rules=0 injected=5>"

@@ -13,9 +13,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from functools import partial
 from typing import Any
-from uuid import uuid4
 
 import aiohttp
 import pytest
@@ -24,9 +23,8 @@ from botocore.exceptions import ClientError
 from reportgen.local import BackgroundStandIn
 from reportgen.local.protocols import XML_NAMESPACE
 
-from .protocol_clients import PROTOCOLS, boto3_client
+from .protocol_clients import NS, PROTOCOLS
 
-NS = {"cw": XML_NAMESPACE}
 MINUTE = timedelta(minutes=1)
 
 
@@ -38,30 +36,20 @@ def base_time() -> datetime:
 BASE = base_time()
 
 
-@pytest.fixture(scope="session")
-def botocore_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("botocore-data")
-
-
 @pytest.fixture(params=PROTOCOLS)
 def protocol(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-def client_for(botocore_data: Path, protocol: str) -> Callable[..., Any]:
+def client_for(boto3_cloudwatch: Callable[..., Any], protocol: str) -> Callable[..., Any]:
     """Factory: ``client_for(endpoint_url, **config)``, a boto3 client speaking this test's protocol."""
-    return lambda endpoint_url, **config: boto3_client(endpoint_url, protocol, botocore_data, **config)
+    return partial(boto3_cloudwatch, protocol=protocol)
 
 
 @pytest.fixture
 def cloudwatch(standin: BackgroundStandIn, client_for: Callable[..., Any]) -> Any:
     return client_for(standin.endpoint_url)
-
-
-@pytest.fixture
-def namespace() -> str:
-    return f"Test/{uuid4().hex[:12]}"
 
 
 def dims(**pairs: str) -> list[dict[str, str]]:
@@ -231,7 +219,6 @@ def test_reads_while_others_put_see_every_put_before_them(standin: BackgroundSta
                                               EndTime=BASE + timedelta(hours=1), Period=3600, Statistics=["Sum"])
         return sum(point["Sum"] for point in answer["Datapoints"])
 
-    # Made here: making a client writes its protocol's model file, which another thread may be reading.
     reader, writers = client_for(standin.endpoint_url), [client_for(standin.endpoint_url) for _ in range(4)]
     with ThreadPoolExecutor(len(writers)) as pool:
         puts = [pool.submit(put, writer) for writer in writers]

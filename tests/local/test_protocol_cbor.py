@@ -5,33 +5,21 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import cbor2
 import pytest
-from botocore import parsers, serialize
 
-from reportgen.local.protocols import CBOR, CBOR_PATH_PREFIX, JSON, QUERY, ServiceError, detect, service_model
+from reportgen.local.protocols import CBOR, CBOR_PATH_PREFIX, JSON, QUERY, ServiceError, detect
 
+from . import protocol_clients
+from .protocol_clients import utc
 from .test_protocol_shapes import MOMENT, REQUESTS, RESULTS
-from .test_protocol_shapes import _utc as utc
 
 PROTOCOL = "smithy-rpc-v2-cbor"
-
-
-def botocore_request(operation: str, params: dict[str, Any]) -> dict[str, Any]:
-    operation_model = service_model().operation_model(operation)
-    request: dict[str, Any] = serialize.create_serializer(PROTOCOL).serialize_to_request(params, operation_model)
-    return request
-
-
-def botocore_parse(reply_body: bytes, headers: dict[str, str], status: int, operation: str) -> dict[str, Any]:
-    # botocore reads headers by their lower-case names, as HTTP lets it.
-    parsed: dict[str, Any] = parsers.create_parser(PROTOCOL).parse(
-        {"body": reply_body, "headers": {name.lower(): value for name, value in headers.items()},
-         "status_code": status},
-        service_model().operation_model(operation).output_shape)
-    return parsed
+botocore_request = partial(protocol_clients.botocore_request, PROTOCOL)
+botocore_parse = partial(protocol_clients.botocore_parse, PROTOCOL)
 
 
 @pytest.mark.parametrize(("operation", "params"), REQUESTS.values(), ids=REQUESTS.keys())

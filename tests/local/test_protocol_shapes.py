@@ -7,12 +7,12 @@ import base64
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
-from botocore import parsers, serialize
 
-from reportgen.local.protocols import JSON, QUERY, Protocol, ServiceError, service_model
+from reportgen.local.protocols import JSON, QUERY, Protocol, ServiceError
+
+from .protocol_clients import botocore_parse, botocore_request, utc
 
 MOMENT = datetime(2026, 11, 25, 12, 30, 15, tzinfo=UTC)
 REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -33,18 +33,11 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def botocore_request(protocol: str, operation: str, params: dict[str, Any]) -> tuple[dict[str, str], bytes]:
-    request = serialize.create_serializer(protocol).serialize_to_request(
-        params, service_model().operation_model(operation))
-    body = request["body"]
-    return request["headers"], body if isinstance(body, bytes) else urlencode(body).encode()
-
-
 @pytest.mark.parametrize("codec", [JSON, QUERY], ids=["json", "query"])
 @pytest.mark.parametrize(("operation", "params"), REQUESTS.values(), ids=REQUESTS.keys())
 def test_what_botocore_sends_decodes_to_what_was_given(codec: Protocol, operation: str, params: dict[str, Any]) -> None:
-    headers, body = botocore_request(codec.name, operation, params)
-    call = codec.decode(headers, {}, body)
+    request = botocore_request(codec.name, operation, params)
+    call = codec.decode(request["headers"], {}, request["body"])
     assert (call.operation, call.params) == (operation, params)
 
 
@@ -68,25 +61,14 @@ RESULTS: dict[str, tuple[str, dict[str, Any]]] = {
 def test_what_the_stand_in_answers_botocore_parses_back(codec: Protocol, operation: str,
                                                         result: dict[str, Any]) -> None:
     reply = codec.encode_result(operation, result, "rid")
-    parsed = parsers.create_parser(codec.name).parse(
-        {"body": reply.body, "headers": dict(reply.headers), "status_code": reply.status},
-        service_model().operation_model(operation).output_shape)
+    parsed = botocore_parse(codec.name, reply.body, dict(reply.headers), reply.status, operation)
     parsed.pop("ResponseMetadata", None)
-    assert _utc(parsed) == result
+    assert utc(parsed) == result
 
 
 def test_an_operation_without_output_answers_nothing() -> None:
     assert json.loads(JSON.encode_result("PutMetricData", {}, "rid").body) == {}
     assert b"<PutMetricDataResponse" in QUERY.encode_result("PutMetricData", {}, "rid").body
-
-
-def _utc(value: Any) -> Any:
-    """botocore parses times into local-zone datetimes; compare them as UTC ones."""
-    if isinstance(value, dict):
-        return {key: _utc(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_utc(item) for item in value]
-    return value.astimezone(UTC) if isinstance(value, datetime) else value
 
 
 JSON_TARGET = {"X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData"}
@@ -106,6 +88,9 @@ MALFORMED: dict[str, tuple[Protocol, dict[str, str], bytes, str, str]] = {
         "The value 'x' for parameter MetricData.member.1.Value is invalid: expected a double."),
     "query: not a time": (
         QUERY, {}, b"Action=GetMetricStatistics&Namespace=A&MetricName=M&StartTime=noon&EndTime=2026-11-25T00:00:00Z"
+                   b"&Period=60", "InvalidParameterValue", "parameter StartTime is invalid"),
+    "query: an epoch out of range": (
+        QUERY, {}, b"Action=GetMetricStatistics&Namespace=A&MetricName=M&StartTime=1e20&EndTime=2026-11-25T00:00:00Z"
                    b"&Period=60", "InvalidParameterValue", "parameter StartTime is invalid"),
     "query: missing": (QUERY, {}, b"Action=PutMetricData&MetricData.member.1.Value=1", "MissingParameter",
                        "The parameter Namespace is required."),

@@ -10,8 +10,9 @@ import pytest
 
 from reportgen.local.protocols import JSON, QUERY, XML_NAMESPACE, Caller, ServiceError, caller, detect
 
+from .protocol_clients import NS
+
 TARGET = {"X-Amz-Target": "GraniteServiceVersion20100801.GetMetricWidgetImage"}
-NS = {"cw": XML_NAMESPACE}
 
 
 def test_detects_json_by_its_target_header_and_query_otherwise() -> None:

@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 import numpy as np
 import pytest
@@ -20,15 +19,12 @@ from reportgen.local.render import render_png
 from reportgen.local.search import Answers
 from reportgen.local.widget import parse_widget
 
+from .protocol_clients import iso
+
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
 END = START + timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 INSTANCES = {"i-1": 10.0, "i-2": 20.0, "i-3": 30.0}  # each instance's level; minute m adds m
-
-
-@pytest.fixture
-def namespace() -> str:
-    return f"Test/{uuid4().hex[:12]}"
 
 
 @pytest.fixture
@@ -109,10 +105,6 @@ def test_a_bad_search_is_refused(client: Any, expression: str, message: str) -> 
         client.get_metric_widget_image(MetricWidget=widget)
     assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
     assert message in caught.value.response["Error"]["Message"]
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_a_widget_draws_what_its_search_finds(client: Any, namespace: str) -> None:

@@ -21,14 +21,12 @@ from PIL import Image
 
 from reportgen.errors import SetupError
 from reportgen.local import BackgroundStandIn
-from reportgen.local.protocols import XML_NAMESPACE
 from reportgen.local.render import render_png
 from reportgen.local.server import WORKER_NICENESS
 from reportgen.local.widget import Widget
 
 from .helpers import BASE_WIDGET, widget_json
-
-NS = {"cw": XML_NAMESPACE}
+from .protocol_clients import NS
 
 
 def size_of(png: bytes) -> tuple[int, int]:
@@ -253,6 +251,18 @@ async def test_query_protocol_answers_in_xml(standin: BackgroundStandIn) -> None
             assert response.status == 400
             assert ET.fromstring(await response.read()).findtext("cw:Error/cw:Code", namespaces=NS) == "InvalidAction"
     assert standin.stats()["keys"]["anonymous"]["requests"] == anonymous_before + 4  # nothing signed these
+
+
+async def test_query_protocol_refuses_an_epoch_out_of_range(standin: BackgroundStandIn) -> None:
+    # As JSON and CBOR do: a time no datetime can hold is the caller's mistake, not the stand-in's failure.
+    form = {"Action": "GetMetricStatistics", "Version": "2010-08-01", "Namespace": "A", "MetricName": "M",
+            "StartTime": "1e20", "EndTime": "2026-11-25T00:00:00Z", "Period": "60", "Statistics.member.1": "Sum"}
+    async with aiohttp.ClientSession(standin.endpoint_url) as http:
+        async with http.post("/", data=form) as response:
+            error = ET.fromstring(await response.read())
+    assert response.status == 400
+    assert error.findtext("cw:Error/cw:Code", namespaces=NS) == "InvalidParameterValue"
+    assert "StartTime" in (error.findtext("cw:Error/cw:Message", namespaces=NS) or "")
 
 
 def test_a_taken_port_is_a_setup_error() -> None:

@@ -55,6 +55,15 @@ def test_a_failed_transaction_keeps_nothing(store: MetricStore) -> None:
     assert store.samples(CPU, 0, 200).value.tolist() == [1.0]
 
 
+def test_a_metric_made_in_a_failed_transaction_is_forgotten(store: MetricStore) -> None:
+    # Its id is free again after the rollback, and the next new metric takes it.
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add_values(CPU, "Percent", [60], [1.0], published=0.0)
+        raise RuntimeError("interrupted")
+    store.add_values(MetricKey.of("AWS/EC2", "NetworkIn"), "Bytes", [60], [5.0], published=0.0)
+    assert len(store.samples(CPU, 0, 200)) == 0 and store.units(CPU, 0, 200) == []
+
+
 def values(store: MetricStore, start: int, end: int) -> list[float]:
     return store.samples(CPU, start, end).value.tolist()
 

@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 import numpy as np
 import numpy.typing as npt
@@ -20,19 +19,12 @@ from reportgen.local.render import render_png
 from reportgen.local.synthetic import Series
 from reportgen.local.widget import parse_widget
 
+from .protocol_clients import iso
+
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
 END = START + timedelta(hours=1)
 MINUTES = np.arange(60)
 RED = (0xD6, 0x27, 0x28)
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@pytest.fixture
-def namespace() -> str:
-    return f"Test/{uuid4().hex[:12]}"
 
 
 def put_level(client: Any, namespace: str, name: str, values: npt.ArrayLike, unit: str = "Percent") -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -21,12 +20,7 @@ from reportgen.local import BackgroundStandIn
 from reportgen.local.protocols import CBOR_PATH_PREFIX
 
 from .helpers import widget_json
-from .protocol_clients import PROTOCOLS, aio_client, boto3_client
-
-
-@pytest.fixture(scope="module")
-def botocore_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("botocore-data")
+from .protocol_clients import PROTOCOLS
 
 
 def error_of(call: Callable[[], Any]) -> tuple[str, str, int, str]:
@@ -38,20 +32,20 @@ def error_of(call: Callable[[], Any]) -> tuple[str, str, int, str]:
             response["Error"]["Message"])
 
 
-def test_every_protocol_gets_the_same_png(standin: BackgroundStandIn, botocore_data: Path) -> None:
+def test_every_protocol_gets_the_same_png(standin: BackgroundStandIn, boto3_cloudwatch: Callable[..., Any]) -> None:
     text = widget_json(width=300, height=180, title="protocols")
-    images = {protocol: boto3_client(standin.endpoint_url, protocol, botocore_data).get_metric_widget_image(
+    images = {protocol: boto3_cloudwatch(standin.endpoint_url, protocol=protocol).get_metric_widget_image(
         MetricWidget=text)["MetricWidgetImage"] for protocol in PROTOCOLS}
     assert Image.open(io.BytesIO(images["smithy-rpc-v2-cbor"])).size == (300, 180)
     assert len(set(images.values())) == 1, "the PNG differs between protocols"
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_throttling_answers_in_each_protocol(make_standin: Callable[..., BackgroundStandIn], botocore_data: Path,
-                                             protocol: str) -> None:
+def test_throttling_answers_in_each_protocol(make_standin: Callable[..., BackgroundStandIn],
+                                             boto3_cloudwatch: Callable[..., Any], protocol: str) -> None:
     # A frozen clock puts every request in the same second; a limit of 2 refuses the third.
     standin = make_standin(rate_limit=2, clock=lambda: 0.0)
-    client = boto3_client(standin.endpoint_url, protocol, botocore_data, access_key="busy")
+    client = boto3_cloudwatch(standin.endpoint_url, access_key="busy", protocol=protocol)
     tiny = widget_json(width=60, height=40)
     for _ in range(2):
         client.get_metric_widget_image(MetricWidget=tiny)
@@ -62,10 +56,10 @@ def test_throttling_answers_in_each_protocol(make_standin: Callable[..., Backgro
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_injected_faults_answer_in_each_protocol(make_standin: Callable[..., BackgroundStandIn], botocore_data: Path,
-                                                 protocol: str) -> None:
+def test_injected_faults_answer_in_each_protocol(make_standin: Callable[..., BackgroundStandIn],
+                                                 boto3_cloudwatch: Callable[..., Any], protocol: str) -> None:
     standin = make_standin()
-    client = boto3_client(standin.endpoint_url, protocol, botocore_data)
+    client = boto3_cloudwatch(standin.endpoint_url, protocol=protocol)
     standin.add_fault("Throttling", match_title="CPU")
     standin.add_fault("InternalServiceError", message="boom")
     assert error_of(lambda: client.get_metric_widget_image(MetricWidget=widget_json(title="CPU"))) == (
@@ -92,11 +86,12 @@ async def test_cbor_is_throttled_before_its_body_is_read(make_standin: Callable[
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-async def test_aiobotocore_in_each_protocol(standin: BackgroundStandIn, botocore_data: Path, protocol: str) -> None:
+async def test_aiobotocore_in_each_protocol(standin: BackgroundStandIn, aio_cloudwatch: Callable[..., Any],
+                                            protocol: str) -> None:
     # What the pipeline uses: an image, and stored data round trip.
     moment = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
     namespace = f"Test/{uuid4().hex[:12]}"
-    async with aio_client(standin.endpoint_url, protocol, botocore_data) as client:
+    async with aio_cloudwatch(standin.endpoint_url, protocol=protocol) as client:
         image = await client.get_metric_widget_image(MetricWidget=widget_json(width=120, height=80))
         await client.put_metric_data(Namespace=namespace, MetricData=[
             {"MetricName": "Beat", "Timestamp": moment, "Values": [1.5, 2.5], "Counts": [2.0, 1.0]}])
