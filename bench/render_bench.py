@@ -47,13 +47,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from reportgen.aws import ClientKey, WidgetImageClient, open_clients
+from reportgen.aws import WidgetImageClient, open_clients
 from reportgen.fetch import PNG_SIGNATURE
 from reportgen.local.operations import Operations
 from reportgen.local.render import render_png
 from reportgen.local.seed import ESTATE, seed
 from reportgen.local.store import MetricKey, MetricStore
 from reportgen.local.widget import parse_widget
+from reportgen.model import ClientKey
 from reportgen.standin import local_standin
 
 NOW = datetime(2026, 11, 26, 6, tzinfo=UTC)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +29,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from reportgen.errors import THROTTLING_CODES, AwsError, CredentialsError, TransientError, WidgetFailure
-from reportgen.model import AwsTarget
+from reportgen.model import ClientKey
 
 # Error codes worth another attempt, besides the throttling ones.
 TRANSIENT_CODES = frozenset({"InternalServiceError", "InternalServiceFault", "InternalFailure",
@@ -59,25 +58,6 @@ def translate_error(exc: BaseException) -> WidgetFailure:
     if isinstance(exc, BotoCoreError):
         return WidgetFailure(str(exc))
     raise TypeError(f"not an AWS client error: {exc!r}") from exc
-
-
-@dataclass(frozen=True)
-class ClientKey:
-    """Reports with the same key share one client and one rate limit.
-
-    AWS's quota is per account and region; reportgen knows profiles, not accounts, so two profiles of one
-    account each get the full rate (lower ``aws.rate_limit`` in their specs if that matters).
-    """
-
-    profile: str | None
-    region: str
-
-    @classmethod
-    def of(cls, target: AwsTarget) -> ClientKey:
-        return cls(target.profile, target.region)
-
-    def __str__(self) -> str:
-        return f"{self.profile or 'default'}@{self.region}"
 
 
 class WidgetImageClient:

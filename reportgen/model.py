@@ -7,7 +7,7 @@ so a plan and its results can be handed to a worker process that builds the PDF.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,8 @@ MIN_WIDGET_PIXELS, MAX_WIDGET_PIXELS = 1, 2000
 DEFAULT_WIDGET_WIDTH, DEFAULT_WIDGET_HEIGHT = 600, 400
 DEFAULT_RATE_LIMIT = 20.0  # GetMetricWidgetImage requests per second, per account and region
 DEFAULT_PERIOD = 300       # seconds per datapoint when a widget or metric sets none
+MB = 1024 * 1024           # what "MB" means in mail sizes and in `max_attachment_mb`
+SES_MAX_MESSAGE_MB = 40    # SES v2 takes raw messages of at most 40 MB, attachments (base64) included
 
 
 def valid_period(seconds: int, *, allow_20: bool = False) -> bool:
@@ -48,6 +50,25 @@ class AwsTarget:
 
 
 @dataclass(frozen=True)
+class ClientKey:
+    """Reports with the same key share one client and one rate limit.
+
+    AWS's quota is per account and region; reportgen knows profiles, not accounts, so two profiles of one
+    account each get the full rate (lower ``aws.rate_limit`` in their specs if that matters).
+    """
+
+    profile: str | None
+    region: str
+
+    @classmethod
+    def of(cls, target: AwsTarget) -> ClientKey:
+        return cls(target.profile, target.region)
+
+    def __str__(self) -> str:
+        return f"{self.profile or 'default'}@{self.region}"
+
+
+@dataclass(frozen=True)
 class Period:
     """A report period as written: a keyword, or a start/end pair (ISO 8601 datetimes or durations)."""
 
@@ -71,6 +92,40 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """When a report is due, as local dates in its time zone (see ``reportgen.schedule``)."""
+
+    kind: str = "daily"          # daily | weekly | monthly | cron
+    weekday: int | None = None   # weekly: 0 = Monday … 6 = Sunday
+    day: int | None = None       # monthly: 1..31 (a month too short for it is due on its last day)
+    last_day: bool = False       # monthly: `last`
+    cron: str | None = None      # cron: the five-field expression, in wall-clock time of the report's zone
+
+
+@dataclass(frozen=True)
+class EmailDelivery:
+    """Who gets a report by mail, and what the message says (``{title}``-style placeholders)."""
+
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    subject: str = "{title} – {date}"
+    body: str | None = None      # a paragraph above the summary; None: the summary alone
+    inline_chart: bool = False   # the first chart in the HTML part, so a mail preview shows a graph
+    line: int | None = field(default=None, compare=False)  # where the spec says `email:`, for messages
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return self.to + self.cc + self.bcc
+
+
+@dataclass(frozen=True)
+class Delivery:
+    email: EmailDelivery | None = None
+    archive: bool = True
+
+
+@dataclass(frozen=True)
 class ReportSpec:
     id: str                      # lowercase letters, digits and '-'; names the output files
     title: str
@@ -82,6 +137,8 @@ class ReportSpec:
     sections: tuple[Section, ...]
     description: str | None = None
     period_line: int | None = None  # where the period is written (its `start` if custom), for plan errors
+    schedule: Schedule = Schedule()
+    deliver: Delivery = Delivery()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -131,6 +188,52 @@ class ReportPlan:
     @property
     def output_name(self) -> str:
         return f"{self.spec.id}-{self.report_date.isoformat()}.pdf"
+
+
+# --- site-wide delivery settings (reportgen.yaml) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 587
+    tls: str = "starttls"          # starttls | implicit | none
+    user: str | None = None
+    password_env: str | None = None  # the environment variable that holds the password; never the password
+    rate_limit: float = 5.0        # messages per second
+    timeout: float = 60.0          # seconds for one attempt
+
+
+@dataclass(frozen=True)
+class SesSettings:
+    region: str = "us-east-1"
+    profile: str | None = None
+    rate_limit: float = 1.0        # messages per second: SES's sandbox rate; raise it to your account's
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    sender: str                    # `from:` in reportgen.yaml
+    transport: str = "smtp"        # smtp | ses
+    smtp: SmtpSettings | None = None
+    ses: SesSettings = SesSettings()
+    max_attachment_mb: float = 10.0  # measured after base64; a larger PDF is linked, not attached
+    attempts: int = 5              # per message, the first included
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    url: str                       # a folder, or s3://bucket/prefix
+    keep_daily_days: int = 35      # daily files older than this are pruned; monthly snapshots never are
+    region: str | None = None      # S3 only
+    profile: str | None = None     # S3 only
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    path: Path | None              # the reportgen.yaml it came from, None for the defaults
+    archive: ArchiveSettings
+    email: EmailSettings | None = None
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from datetime import datetime
 from pathlib import Path
 
 from reportgen.assemble import write_pdf
-from reportgen.aws import ClientKey, WidgetImageClient, open_clients
+from reportgen.aws import WidgetImageClient, open_clients
 from reportgen.errors import WidgetFailure
 from reportgen.fetch import fetch_widget
-from reportgen.model import DEFAULT_POLICY, ReportPlan, RetryPolicy, WidgetResult
+from reportgen.model import DEFAULT_POLICY, ClientKey, ReportPlan, RetryPolicy, WidgetResult
 from reportgen.progress import Progress
 from reportgen.ratelimit import StrictRateLimiter, max_in_any_window
 

@@ -24,9 +24,10 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 
-from reportgen.aws import ClientKey, WidgetImageClient, is_loopback, open_clients, translate_error
+from reportgen.aws import WidgetImageClient, is_loopback, open_clients, translate_error
 from reportgen.errors import AwsError, CredentialsError, TransientError, WidgetFailure
 from reportgen.local import BackgroundStandIn
+from reportgen.model import ClientKey
 
 WIDGET = '{"metrics": [["AWS/EC2", "CPUUtilization", "InstanceId", "i-1"]], "width": 300, "height": 200}'
 
