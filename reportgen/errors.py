@@ -7,6 +7,10 @@
     │   ├── AwsError               CloudWatch answered with an error code
     │   ├── TransientError         no usable answer: connection refused or reset, timeout
     │   └── CredentialsError       no usable credentials for the report's profile (nothing was sent)
+    ├── ArchiveError               the archive could not be read or written, or a file disagrees with its record
+    │                              (reportgen.archive; exit 4 in a run)
+    ├── DeliveryError              a mail could not be sent; knows whether a retry may help (reportgen.mailer;
+    │                              exit 4 in a run)
     └── SetupError                 the environment is not fit to run (missing extra, stand-in won't start)
 """
 

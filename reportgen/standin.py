@@ -1,4 +1,5 @@
-"""Starting the local CloudWatch stand-in as a child process for the length of a run (``run --local``).
+"""Starting the local CloudWatch stand-in (``run --local``) and the local mail sink (``run --local-mail``) as
+child processes for the length of a run.
 
 It runs in its own process so that its chart rendering never competes with the pipeline's event loop,
 and so that the pipeline reaches it exactly as it reaches AWS: over HTTP, through aiobotocore. A plain
@@ -21,9 +22,11 @@ from reportgen.errors import SetupError
 
 T = TypeVar("T")
 
-# The one line the stand-in prints on stdout once it serves, followed by its URL; launchers wait for it.
+# The one line each prints on stdout once it serves, followed by its URL; launchers wait for it.
 READY_PREFIX = "reportgen-local listening on "
+MAIL_READY_PREFIX = "reportgen-local-mail listening on "
 _READY = re.compile(rb"^" + re.escape(READY_PREFIX.encode()) + rb"(http://127\.0\.0\.1:\d+)\s*$")
+_MAIL_READY = re.compile(rb"^" + re.escape(MAIL_READY_PREFIX.encode()) + rb"smtp://127\.0\.0\.1:(\d+)\s*$")
 STARTUP_TIMEOUT = 60.0  # seconds; a cold start imports matplotlib and starts render workers
 STOP_TIMEOUT = 10.0     # seconds between asking it to stop and killing it
 
@@ -64,11 +67,26 @@ class LocalStandIn:
 @contextlib.asynccontextmanager
 async def local_standin(*extra_args: str) -> AsyncIterator[LocalStandIn]:
     """Run ``python -m reportgen.local serve --port 0``; yield it once it listens, and stop it afterwards."""
+    async with _local_process(["serve", *extra_args], _READY, "the local CloudWatch stand-in") as (url, process, log):
+        yield LocalStandIn(url, process, log)
+
+
+@contextlib.asynccontextmanager
+async def local_mail_sink(folder: str) -> AsyncIterator[int]:
+    """Run ``python -m reportgen.local mail --port 0 --dir FOLDER``; yield its SMTP port on 127.0.0.1."""
+    async with _local_process(["mail", "--dir", folder], _MAIL_READY, "the local mail sink") as (port, _, _):
+        yield int(port)
+
+
+@contextlib.asynccontextmanager
+async def _local_process(args: list[str], ready: re.Pattern[bytes], what: str
+                         ) -> AsyncIterator[tuple[str, subprocess.Popen[bytes], IO[bytes]]]:
+    """Start ``python -m reportgen.local ARGS --port 0 --stop-on-eof``; yield what its ready line announces."""
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "reportgen.local", "serve", "--port", "0", "--stop-on-eof", *extra_args],
+            [sys.executable, "-m", "reportgen.local", *args[:1], "--port", "0", "--stop-on-eof", *args[1:]],
             # Its stdin stays open for as long as this process lives: if the run is killed outright, the
-            # pipe closes and the stand-in stops instead of serving on, orphaned.
+            # pipe closes and the child stops instead of serving on, orphaned.
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
         )
         assert process.stdout is not None
@@ -77,11 +95,11 @@ async def local_standin(*extra_args: str) -> AsyncIterator[LocalStandIn]:
                 line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), STARTUP_TIMEOUT)
             except TimeoutError:
                 line = b""
-            match = _READY.match(line)
+            match = ready.match(line)
             if match is None:
                 await asyncio.to_thread(_stop, process)
-                raise SetupError(f"the local CloudWatch stand-in did not start ({_last_words(process, log)})")
-            yield LocalStandIn(match.group(1).decode(), process, log)
+                raise SetupError(f"{what} did not start ({_last_words(process, log)})")
+            yield match.group(1).decode(), process, log
         finally:
             await asyncio.to_thread(_stop, process)
             process.stdout.close()

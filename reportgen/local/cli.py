@@ -1,7 +1,8 @@
-"""``python -m reportgen.local serve|seed`` (also ``reportgen local …``).
+"""``python -m reportgen.local serve|seed|mail`` (also ``reportgen local …``).
 
     serve [--port N] [--rate-limit 20] [--workers N] [--data PATH] [--no-synthetic] [-v] [--stop-on-eof]
     seed --data PATH [--start ISO --end ISO | --days N]
+    mail --dir DIR [--port N] [--stop-on-eof]
 
 When the stand-in is ready it prints exactly one line to stdout, which launchers parse:
 
@@ -15,22 +16,31 @@ as empty graphs.
 
 ``seed`` fills a store with the demo estate (see ``reportgen.local.seed``) over a window, by default the
 7 days up to now, and prints one line saying what it wrote.
-Exit codes: 0 stopped by a signal or seeded, 1 cannot run (missing extra, port taken, store unusable),
-2 bad arguments.
+
+``mail`` is an SMTP server on 127.0.0.1 that keeps every message it gets as an ``.eml`` file in DIR (see
+``reportgen.local.mailsink``). Like ``serve`` it prints one ready line,
+``reportgen-local-mail listening on smtp://127.0.0.1:PORT``, logs one line per message to stderr, and stops
+on SIGTERM, SIGINT or, with ``--stop-on-eof``, the end of its standard input.
+
+Exit codes: 0 stopped by a signal or seeded, 1 cannot run (missing extra, port taken, store or mail folder
+unusable), 2 bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from reportgen.argtypes import positive_number
 from reportgen.errors import ReportgenError, SetupError
@@ -50,10 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _seed(args)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    run: Coroutine[Any, Any, None]
+    if args.command == "mail":
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's lines for every connection
+        run = _mail(args.port, args.dir, stop_on_eof=args.stop_on_eof)
+    else:
+        logging.getLogger("aiohttp.access").setLevel(logging.INFO if args.verbose else logging.WARNING)
+        run = _serve(args.port, args.rate_limit, args.workers, data=args.data, synthetic=args.synthetic,
+                     stop_on_eof=args.stop_on_eof)
     try:
-        asyncio.run(_serve(args.port, args.rate_limit, args.workers, data=args.data, synthetic=args.synthetic,
-                           stop_on_eof=args.stop_on_eof))
+        asyncio.run(run)
     except ReportgenError as exc:
         print(f"ERROR {exc}", file=sys.stderr)
         return 1
@@ -84,25 +100,62 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(port: int, rate_limit: float, workers: int | None, *, data: str = ":memory:", synthetic: bool = True,
-                 stop_on_eof: bool = False) -> None:
+class _StopAtEof(asyncio.Protocol):
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+
+    def connection_lost(self, exc: Exception | None) -> None:  # the launcher's end of the pipe closed
+        self.stop.set()
+
+
+@contextlib.asynccontextmanager
+async def _stop_event(stop_on_eof: bool) -> AsyncIterator[asyncio.Event]:
+    """An event set by SIGINT or SIGTERM and, with ``stop_on_eof``, by the end of standard input."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    if stop_on_eof:
-        stdin = asyncio.StreamReader()
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
-        eof = asyncio.create_task(stdin.read())  # b"" once the launcher's end of the pipe closes
-        eof.add_done_callback(lambda _: stop.set())
-    # Imported here, through the package, so a missing `local` extra becomes a one-line SetupError.
-    from reportgen.local import create_app, running
+    stdin = (await loop.connect_read_pipe(lambda: _StopAtEof(stop), sys.stdin))[0] if stop_on_eof else None
+    try:
+        yield stop
+    finally:
+        if stdin is not None:
+            stdin.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
-    async with running(create_app(rate_limit=rate_limit, workers=workers, data=data, synthetic=synthetic),
-                       port) as url:
-        print(f"{READY_PREFIX}{url}", flush=True)
-        await stop.wait()
-        logging.getLogger("reportgen.local").info("stopping")
+
+async def _serve(port: int, rate_limit: float, workers: int | None, *, data: str = ":memory:", synthetic: bool = True,
+                 stop_on_eof: bool = False) -> None:
+    async with _stop_event(stop_on_eof) as stop:
+        # Imported here, through the package, so a missing `local` extra becomes a one-line SetupError.
+        from reportgen.local import create_app, running
+
+        async with running(create_app(rate_limit=rate_limit, workers=workers, data=data, synthetic=synthetic),
+                           port) as url:
+            print(f"{READY_PREFIX}{url}", flush=True)
+            await stop.wait()
+            logging.getLogger("reportgen.local").info("stopping")
+
+
+async def _mail(port: int, directory: Path, *, stop_on_eof: bool = False) -> None:
+    async with _stop_event(stop_on_eof) as stop:
+        try:
+            from reportgen.local.mailsink import MAIL_READY_PREFIX, MailSink
+        except ImportError as exc:
+            if exc.name is None or exc.name.partition(".")[0] != "aiosmtpd":
+                raise
+            raise SetupError("the local mail sink needs aiosmtpd, which is not installed: "
+                             "pip install 'reportgen[local]'") from None
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SetupError(f"cannot keep mail in {directory}: {exc.strerror or exc}") from None
+        async with MailSink(directory, port=port) as sink:
+            print(f"{MAIL_READY_PREFIX}{sink.url}", flush=True)
+            await stop.wait()
+            logging.getLogger("reportgen.local.mail").info("stopping; %d messages kept in %s",
+                                                           len(sink.received), directory)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,6 +183,11 @@ def _parser() -> argparse.ArgumentParser:
     first = seed.add_mutually_exclusive_group()
     first.add_argument("--start", type=_instant, metavar="ISO", help="start of the window, e.g. 2026-11-01T00:00Z")
     first.add_argument("--days", type=positive_number, metavar="N", help="length of the window in days (default: 7)")
+    mail = commands.add_parser("mail", help="an SMTP server on 127.0.0.1 that keeps every message as an .eml file")
+    mail.add_argument("--dir", required=True, type=Path, metavar="DIR", help="folder for the .eml files")
+    mail.add_argument("--port", type=_port, default=0, help="TCP port; 0 (the default) picks a free one")
+    mail.add_argument("--stop-on-eof", action="store_true",
+                      help="also stop when standard input ends (for launchers that own the sink)")
     return parser
 
 
