@@ -54,3 +54,30 @@ def make_standin() -> Iterator[Callable[..., BackgroundStandIn]]:
 @pytest.fixture
 def examples_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "report_specs"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto in server mode on loopback: real S3 and SES v2 HTTP APIs for aiobotocore to talk to."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server._server.server_port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """This test's AWS is moto, emptied first: credentials in the environment, and botocore's per-service
+    endpoint variables pointing S3 and SES v2 at it (as a user would point them at any S3-compatible store)."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).close()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "moto-test-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "moto-test-secret")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SESV2", moto_endpoint)
+    return moto_endpoint
