@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 		|| { cat $(VENV)/install.log; echo "error: installing into $(VENV) failed (see above)"; exit 1; }
 	@touch $(STAMP)
 
+# The whole nightly job on this machine: the stand-in renders, a local SMTP sink keeps the mail in out/mail,
+# and the archive (named in report_specs/reportgen.yaml) is out/archive. A rerun mails nothing twice.
 run: $(STAMP)
-	$(PY) -m reportgen run --local --out out report_specs
+	$(PY) -m reportgen run --local --local-mail out/mail --out out report_specs
 
 validate: $(STAMP)
 	$(PY) -m reportgen validate report_specs

@@ -1,4 +1,4 @@
-"""The ``reportgen`` command: ``run``, ``validate`` and ``local``.
+"""The ``reportgen`` command: ``run``, ``validate``, ``archive`` and ``local``.
 
 ``main(argv) -> int`` is what tests call. Expected failures print one ``error: …`` line on stderr and map
 to the documented exit codes; only a bug prints a traceback.
@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,20 +21,41 @@ from urllib.parse import urlsplit
 
 from reportgen import __version__
 from reportgen.argtypes import positive_number
+from reportgen.config import (
+    check_archive_url,
+    check_specs_against,
+    find_site_config,
+    load_site_config,
+    local_folder,
+)
 from reportgen.errors import ReportgenError, SpecError, UsageError
-from reportgen.model import ReportPlan, ReportSpec, RetryPolicy
+from reportgen.jobs import Job, Shard, dates_for, select_jobs, shard_jobs
+from reportgen.model import (
+    ArchiveSettings,
+    EmailSettings,
+    ReportPlan,
+    ReportSpec,
+    RetryPolicy,
+    SiteConfig,
+    SmtpSettings,
+)
 from reportgen.periods import default_report_date
 from reportgen.plan import make_plan
 from reportgen.progress import Progress
+from reportgen.schedule import describe as describe_schedule
+from reportgen.schedule import is_due
 from reportgen.spec import load_specs
 
 if TYPE_CHECKING:
+    from reportgen.archive import Archive
+    from reportgen.nightly import NightlySummary
     from reportgen.pipeline import RunSummary
 
 EXIT_OK = 0           # every report complete
 EXIT_UNEXPECTED = 1   # a bug, or an environment that cannot run (missing extra, stand-in would not start)
 EXIT_BAD_INPUT = 2    # bad spec or arguments: nothing was rendered
 EXIT_PARTIAL = 3      # PDFs written, but some widgets are placeholders
+EXIT_UNDELIVERED = 4  # PDFs written, but some could not be archived or mailed (the manifest says why)
 EXIT_INTERRUPTED = 130  # Ctrl-C
 EXIT_TERMINATED = 143   # SIGTERM, e.g. a scheduler's time limit
 
@@ -81,14 +102,35 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="render reports to PDF", description=(
-        "Render every widget of every spec to PNG through CloudWatch's GetMetricWidgetImage and write one "
-        "PDF per report. Exit status: 0 all complete, 2 bad input, 3 some widgets failed, 1 other errors."))
+    run = commands.add_parser("run", help="render, archive and mail reports", description=(
+        "Render every widget of every spec to PNG through CloudWatch's GetMetricWidgetImage, write one PDF per "
+        "report and date, archive it and mail it as the specs and reportgen.yaml say. Exit status: 0 all "
+        "complete, 2 bad input, 3 some widgets failed, 4 some report not archived or mailed, 1 other errors."))
     run.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                      help=f"spec files or folders of them (default: {DEFAULT_SPECS}/)")
     run.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="where PDFs go (default: out/)")
-    run.add_argument("--date", type=_report_date, metavar="YYYY-MM-DD",
-                     help="report date (default: today in each report's time zone)")
+    when = run.add_mutually_exclusive_group()
+    when.add_argument("--date", type=_report_date, metavar="YYYY-MM-DD",
+                      help="report date (default: today in each report's time zone)")
+    when.add_argument("--from", dest="first", type=_report_date, metavar="YYYY-MM-DD",
+                      help="backfill: every date from this one to --to, each as it would have been made that night")
+    run.add_argument("--to", dest="last", type=_report_date, metavar="YYYY-MM-DD", help="last date of a backfill")
+    run.add_argument("--due", action="store_true",
+                     help="only reports whose schedule is due on the date, and missed earlier ones (see --catch-up)")
+    run.add_argument("--catch-up", type=int, choices=range(0, 367), default=3, metavar="DAYS",
+                     help="with --due: also make due dates of the last DAYS days that were never delivered "
+                          "(default: %(default)s)")
+    run.add_argument("--config", type=Path, metavar="FILE",
+                     help="site settings for mail and archive (default: reportgen.yaml beside the specs)")
+    run.add_argument("--archive", type=_archive_url, metavar="DIR|s3://BUCKET/PREFIX",
+                     help="the archive, instead of reportgen.yaml's")
+    deliver = run.add_mutually_exclusive_group()
+    deliver.add_argument("--no-deliver", action="store_true", help="only write PDFs to --out: no archive, no mail")
+    deliver.add_argument("--resend", action="store_true", help="mail reports again even when already mailed")
+    run.add_argument("--shard", type=_shard, metavar="K/N",
+                     help="do the K-th of N disjoint parts of the work (split by account and region)")
+    run.add_argument("--local-mail", type=Path, metavar="DIR",
+                     help="send mail to a local SMTP sink started for the run, which keeps each message in DIR")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--endpoint-url", type=_endpoint_url, metavar="URL",
                        help="a CloudWatch endpoint, e.g. a running stand-in")
@@ -105,9 +147,26 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check specs without rendering",
                                    description="Check specs; print FILE:LINE: message and exit 2 on the first error.")
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    validate.add_argument("--config", type=Path, metavar="FILE",
+                          help="site settings to check (default: reportgen.yaml beside the specs)")
     validate.set_defaults(handler=_validate)
 
-    commands.add_parser("local", help="the local CloudWatch stand-in (reportgen local serve --help)")
+    archive = commands.add_parser("archive", help="list or verify the archive")
+    archive_commands = archive.add_subparsers(title="archive commands", required=True, metavar="COMMAND")
+    for name, handler, text in (("list", _archive_list, "what the archive holds, report by report"),
+                                ("verify", _archive_verify, "recompute every checksum against the manifests; "
+                                                            "exit 1 on any mismatch or missing file")):
+        command = archive_commands.add_parser(name, help=text, description=text)
+        command.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                             help=f"the spec folder whose reportgen.yaml names the archive (default: {DEFAULT_SPECS}/)")
+        command.add_argument("--config", type=Path, metavar="FILE", help="site settings naming the archive")
+        command.add_argument("--archive", type=_archive_url, metavar="DIR|s3://BUCKET/PREFIX",
+                             help="the archive itself")
+        if name == "list":
+            command.add_argument("--report", metavar="ID", help="only this report")
+        command.set_defaults(handler=handler)
+
+    commands.add_parser("local", help="the local CloudWatch stand-in and mail sink (reportgen local --help)")
     return parser
 
 
@@ -116,6 +175,20 @@ def _report_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def _archive_url(text: str) -> str:
+    try:
+        return check_archive_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--archive {exc}") from None
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _endpoint_url(text: str) -> str:
@@ -149,17 +222,57 @@ def _load(paths: Sequence[Path]) -> list[ReportSpec]:
 
 def _validate(options: argparse.Namespace) -> int:
     specs = _load(options.paths)
+    config_path = options.config or find_site_config(list(options.paths) or [DEFAULT_SPECS])
+    config = load_site_config(config_path, default_archive=Path("out", "archive"))
+    check_specs_against(config, specs)
+    if config_path is not None:
+        print(f"{config_path}: ok (archive {config.archive.url}"
+              + (f", mail from {config.email.sender} by {config.email.transport})" if config.email else ")"))
     now = datetime.now(UTC)
     for spec in specs:
         make_plan(spec, default_report_date(spec.timezone, now), now)  # the final JSON has limits too
-        print(f"{spec.path}: ok ({spec.id}, {len(spec.sections)} sections, {spec.widget_count} widgets)")
+        print(f"{spec.path}: ok ({spec.id}, {len(spec.sections)} sections, {spec.widget_count} widgets, "
+              f"{describe_schedule(spec.schedule)})")
     return EXIT_OK
+
+
+def _site_config(options: argparse.Namespace) -> SiteConfig:
+    """reportgen.yaml (or --config), with --archive overriding its archive; default archive: OUT/archive."""
+    path = options.config
+    if path is None:
+        path = find_site_config(list(options.paths) or [DEFAULT_SPECS])
+    elif not path.is_file():
+        raise UsageError(f"no site settings at {path}")
+    out = getattr(options, "out", Path("out"))
+    config = load_site_config(path, default_archive=out / "archive")
+    if options.archive:
+        config = SiteConfig(config.path, ArchiveSettings(url=local_folder(options.archive),
+                                                         region=config.archive.region,
+                                                         profile=config.archive.profile,
+                                                         keep_daily_days=config.archive.keep_daily_days),
+                            config.email)
+    return config
 
 
 def _run(options: argparse.Namespace) -> int:
     specs = _load(options.paths)
     now = datetime.now(UTC)
-    plans = [make_plan(spec, options.date or default_report_date(spec.timezone, now), now) for spec in specs]
+    if (options.first is None) != (options.last is None):
+        raise UsageError("--from and --to go together")
+    if options.first is not None and options.first > options.last:
+        raise UsageError(f"--from {options.first} is after --to {options.last}")
+
+    def dates(spec: ReportSpec) -> list[date]:
+        if options.first is not None:
+            return dates_for(options.first, options.last)
+        return [options.date or default_report_date(spec.timezone, now)]
+
+    for spec in specs:  # every window is checked before a single request is sent
+        for day in dates(spec):
+            make_plan(spec, day, now)
+    config = None if options.no_deliver else _site_config(options)
+    if config is not None and options.local_mail is None:
+        check_specs_against(config, specs)
     _output_folder(options.out)
     # botocore logs some failures (an expired SSO login) with a traceback; reportgen reports them itself.
     for name in ("botocore", "aiobotocore"):
@@ -167,34 +280,143 @@ def _run(options: argparse.Namespace) -> int:
     progress = Progress.for_stream(sys.stderr, quiet=options.quiet)
     policy = RetryPolicy(attempts=options.attempts, timeout=options.timeout)
     try:
-        summary = asyncio.run(_run_async(plans, options, policy, progress, now))
-    except asyncio.CancelledError:  # SIGTERM, see _run_async
+        if config is None:
+            plans = [make_plan(spec, day, now) for spec in specs for day in dates(spec)
+                     if not options.due or is_due(spec.schedule, day)]
+            summary = asyncio.run(_render_only(plans, options, policy, progress, now))
+        else:
+            nightly = asyncio.run(_nightly(specs, dates, config, options, policy, progress, now))
+    except asyncio.CancelledError:  # SIGTERM, see _signals
         _error("terminated; no partial report was left behind")
         return EXIT_TERMINATED
-    if not options.quiet or summary.failed or summary.unwritten:
-        print(summary.describe())
-    if summary.unwritten:
+    if config is None:
+        if not options.quiet or summary.failed or summary.unwritten:
+            print(summary.describe())
+        if summary.unwritten:
+            return EXIT_UNEXPECTED
+        return EXIT_PARTIAL if summary.failed else EXIT_OK
+    if not options.quiet or nightly.unwritten or nightly.undelivered or nightly.failed_widgets:
+        print(nightly.describe())
+        print(f"archive: {config.archive.url}" + (f"; mail kept in {options.local_mail}" if options.local_mail else ""))
+    if nightly.unwritten:
         return EXIT_UNEXPECTED
-    return EXIT_PARTIAL if summary.failed else EXIT_OK
+    if nightly.undelivered:
+        return EXIT_UNDELIVERED
+    return EXIT_PARTIAL if nightly.failed_widgets else EXIT_OK
 
 
-async def _run_async(plans: list[ReportPlan], options: argparse.Namespace, policy: RetryPolicy,
-                     progress: Progress, now: datetime) -> RunSummary:
-    from reportgen.pipeline import run_reports  # aiobotocore is slow to import; validate does not need it
-    from reportgen.standin import local_standin
-
+def _signals() -> None:
     # A scheduler's SIGTERM cancels the run like Ctrl-C does, so the stand-in and workers are stopped too.
     main_task = asyncio.current_task()
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+
+
+@contextlib.asynccontextmanager
+async def _renderer(options: argparse.Namespace, policy: RetryPolicy, progress: Progress, now: datetime
+                    ) -> AsyncIterator[Callable[[list[ReportPlan]], Awaitable[RunSummary]]]:
+    """What renders plans to PDFs in --out: the pipeline, against AWS, an endpoint or a local stand-in."""
+    from reportgen.pipeline import run_reports  # aiobotocore is slow to import; validate does not need it
+    from reportgen.standin import local_standin
+
     if not (options.local or options.local_data):
-        return await run_reports(plans, options.out, generated_at=now, endpoint_url=options.endpoint_url,
-                                 policy=policy, progress=progress)
+        async def remote(plans: list[ReportPlan]) -> RunSummary:
+            return await run_reports(plans, options.out, generated_at=now, endpoint_url=options.endpoint_url,
+                                     policy=policy, progress=progress)
+        yield remote
+        return
     data = ["--data", str(options.local_data)] if options.local_data else []
     async with local_standin(*data) as standin:
-        return await standin.supervise(run_reports(plans, options.out, generated_at=now, local=True,
-                                                   endpoint_url=standin.endpoint_url, policy=policy,
-                                                   progress=progress))
+        async def local(plans: list[ReportPlan]) -> RunSummary:
+            return await standin.supervise(run_reports(plans, options.out, generated_at=now, local=True,
+                                                       endpoint_url=standin.endpoint_url, policy=policy,
+                                                       progress=progress))
+        yield local
+
+
+async def _render_only(plans: list[ReportPlan], options: argparse.Namespace, policy: RetryPolicy,
+                       progress: Progress, now: datetime) -> RunSummary:
+    _signals()
+    async with _renderer(options, policy, progress, now) as render:
+        return await render(plans)
+
+
+async def _nightly(specs: list[ReportSpec], dates: Callable[[ReportSpec], list[date]], config: SiteConfig,
+                   options: argparse.Namespace, policy: RetryPolicy, progress: Progress,
+                   now: datetime) -> NightlySummary:
+    from reportgen.archive import open_archive
+    from reportgen.nightly import DeliveryOptions, delivery_state, run_nightly
+    from reportgen.standin import local_mail_sink
+
+    _signals()
+    async with contextlib.AsyncExitStack() as stack:
+        archive: Archive = await stack.enter_async_context(open_archive(config.archive))
+
+        async def delivered(spec: ReportSpec, day: date) -> bool | None:
+            return await delivery_state(archive, spec, day)
+
+        jobs: list[Job] = await select_jobs(specs, dates, due_only=options.due,
+                                            catch_up_days=0 if options.first else options.catch_up,
+                                            delivered=delivered)
+        if options.shard is not None:
+            jobs = shard_jobs(jobs, options.shard)
+        email = config.email
+        if options.local_mail is not None and any(job.spec.deliver.email for job in jobs):
+            port = await stack.enter_async_context(local_mail_sink(str(options.local_mail)))
+            email = EmailSettings(sender=email.sender if email else "reportgen@localhost", transport="smtp",
+                                  smtp=SmtpSettings(host="127.0.0.1", port=port, tls="none"),
+                                  max_attachment_mb=email.max_attachment_mb if email else 10.0)
+        delivery = DeliveryOptions(keep_daily_days=config.archive.keep_daily_days, email=email,
+                                   resend=options.resend, scheduled=options.due)
+        render = await stack.enter_async_context(_renderer(options, policy, progress, now))
+        return await run_nightly(jobs, delivery, archive=archive, render=render, progress=progress, now=now,
+                                 today=lambda spec: options.date or default_report_date(spec.timezone, now))
+    raise AssertionError("unreachable")  # pragma: no cover - AsyncExitStack does not swallow exceptions
+
+
+def _archive_settings(options: argparse.Namespace) -> ArchiveSettings:
+    if options.archive is None and options.config is None and find_site_config(list(options.paths) or
+                                                                                [DEFAULT_SPECS]) is None:
+        raise UsageError("no archive named: pass --archive DIR|s3://BUCKET/PREFIX, --config FILE, or the spec "
+                         "folder whose reportgen.yaml names it")
+    return _site_config(options).archive
+
+
+def _archive_list(options: argparse.Namespace) -> int:
+    from reportgen.archive import ArchiveEntry, open_archive
+
+    async def listing() -> list[ArchiveEntry]:
+        async with open_archive(_archive_settings(options)) as archive:
+            return await archive.entries(options.report)
+
+    entries = asyncio.run(listing())
+    if not entries:
+        print("the archive holds no reports" + (f" of {options.report}" if options.report else ""))
+    width = max((len(entry.report) for entry in entries), default=0)
+    for entry in entries:
+        kind = "snapshot" if entry.snapshot else "daily"
+        size = f"{entry.bytes / 1024:,.0f} KB" if entry.location else "no PDF"
+        failed = f", {entry.widgets_failed} widgets failed" if entry.widgets_failed else ""
+        print(f"{entry.report:<{width}}  {entry.date}  {kind:<8}  {size:>9}  {entry.mail}{failed}  "
+              f"{entry.location or ''}".rstrip())
+    return EXIT_OK
+
+
+def _archive_verify(options: argparse.Namespace) -> int:
+    from reportgen.archive import open_archive
+
+    settings = _archive_settings(options)
+
+    async def verify() -> list[str]:
+        async with open_archive(settings) as archive:
+            return await archive.verify()
+
+    problems = asyncio.run(verify())
+    for problem in problems:
+        print(f"problem: {problem}")
+    print(f"{settings.url}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"
+          if problems else f"{settings.url}: every file matches its manifest")
+    return EXIT_UNEXPECTED if problems else EXIT_OK
 
 
 def _local(args: list[str]) -> int:

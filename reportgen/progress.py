@@ -58,6 +58,11 @@ class Progress:
         status = self._paint(f"{failed} failed", _RED) if failed else self._paint("ok", _GREEN)
         self.emit(f"{report}: {self._total[report]} widgets, {status} -> {path}")
 
+    def note(self, message: str) -> None:
+        """A line about what went well (archived, mailed); ``--quiet`` leaves it out."""
+        if not self.quiet:
+            self.emit(message)
+
     def warn(self, message: str) -> None:
         self.emit(self._paint("warning: ", _YELLOW) + message)
 

@@ -21,14 +21,28 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from reportgen.errors import SpecError
-from reportgen.model import MAX_WIDGET_JSON_BYTES, AwsTarget, Layout, Period, ReportSpec, Section, WidgetSpec
+from reportgen.model import (
+    MAX_WIDGET_JSON_BYTES,
+    AwsTarget,
+    Delivery,
+    EmailDelivery,
+    Layout,
+    Period,
+    ReportSpec,
+    Section,
+    WidgetSpec,
+)
 from reportgen.periods import parse_time_expression, to_utc
+from reportgen.schedule import parse_schedule
 from reportgen.schema import Context, KeyPath, describe
 from reportgen.specschema import SPEC, WIDGET
 
 # How many values aliases may add to a spec. Real specs stay far below it; nine nested anchors of nine
 # aliases each would add hundreds of millions, which every check and the JSON would have to walk.
 MAX_ALIASED_VALUES = 100_000
+
+# reportgen.yaml (or .yml) in a spec folder holds the site's delivery settings, not a report.
+SITE_CONFIG_STEM = "reportgen"
 
 
 def widget_json(source: Mapping[str, Any], *, file: Path, line: int | None) -> str:
@@ -47,7 +61,8 @@ def load_spec(path: Path) -> ReportSpec:
 
 
 def load_specs(paths: Sequence[Path]) -> list[ReportSpec]:
-    """Load specs from files and folders (a folder's ``*.yaml``/``*.yml``, sorted, not recursive).
+    """Load specs from files and folders (a folder's ``*.yaml``/``*.yml`` but ``reportgen.yaml``, sorted, not
+    recursive).
 
     A folder without specs, one that cannot be listed, and a report id used twice are errors; a file named
     twice is loaded once.
@@ -58,7 +73,7 @@ def load_specs(paths: Sequence[Path]) -> list[ReportSpec]:
     loaded: set[str] = set()
     for file in files:
         # realpath, not Path.resolve: on Python 3.11 that raises RuntimeError for a symlink loop, which
-        # should instead reach _parse and be reported as an unreadable spec.
+        # should instead reach read_yaml and be reported as an unreadable spec.
         real = os.path.realpath(file)
         if real in loaded:
             continue
@@ -76,8 +91,9 @@ def _spec_files(path: Path) -> list[Path]:
     """``path`` itself, or the ``*.yaml``/``*.yml`` files in the folder it names, sorted, not recursive."""
     try:
         if not path.is_dir():
-            return [path]  # a file, or nothing: _parse says which
-        found = sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+            return [path]  # a file, or nothing: read_yaml says which
+        found = sorted(p for p in path.iterdir()
+                       if p.suffix in {".yaml", ".yml"} and p.stem != SITE_CONFIG_STEM and p.is_file())
     except OSError as exc:  # a folder that cannot be listed, an entry that cannot be looked at
         raise SpecError(f"cannot read: {exc.strerror or exc}", file=Path(exc.filename or path)) from exc
     if not found:
@@ -87,7 +103,7 @@ def _spec_files(path: Path) -> list[Path]:
 
 def _load(path: Path) -> tuple[ReportSpec, int | None]:
     """The spec in ``path`` and the line of its ``report`` id."""
-    doc, ctx = _parse(path)
+    doc, ctx = read_yaml(path, "report spec", "report:, title:, sections:, …")
     SPEC(ctx, doc, ())
     timezone = doc.get("timezone", "UTC")
     period = doc.get("period", "yesterday")
@@ -115,24 +131,48 @@ def _load(path: Path) -> tuple[ReportSpec, int | None]:
         # A custom window can only come out empty from an absolute `start` (a relative one counts back from
         # the end), so plan errors point there.
         period_line=ctx.line(("period", "start") if isinstance(period, dict) else ("period",)),
+        schedule=parse_schedule(doc.get("schedule", "daily")),
+        deliver=_delivery(ctx, doc.get("deliver", {})),
     )
     return spec, ctx.line(("report",))
 
 
-def _parse(path: Path) -> tuple[Any, Context]:
-    """The document's values (dates and times as ISO text) and its line map."""
+def _delivery(ctx: Context, deliver: Mapping[str, Any]) -> Delivery:
+    email = deliver.get("email")
+    if email is None:
+        return Delivery(archive=deliver.get("archive", True))
+
+    def addresses(key: str) -> tuple[str, ...]:
+        value = email.get(key, [])
+        return tuple(value) if isinstance(value, list) else (value,)
+
+    if not addresses("to"):
+        ctx.fail("`to` needs at least one address", ("deliver", "email", "to"))
+    extra = {key: email[key] for key in ("subject", "body", "inline_chart") if key in email}
+    return Delivery(
+        email=EmailDelivery(to=addresses("to"), cc=addresses("cc"), bcc=addresses("bcc"),
+                            line=ctx.line(("deliver", "email")), **extra),
+        archive=deliver.get("archive", True),
+    )
+
+
+def read_yaml(path: Path, what: str, keys: str) -> tuple[dict[str, Any], Context]:
+    """A YAML file's mapping (dates and times as ISO text) and its line map; ``SpecError`` naming the line.
+
+    ``what`` names the document in messages ("report spec"), ``keys`` hints at what its mapping holds.
+    """
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:
-        raise SpecError(f"cannot read the spec: {exc.strerror or exc}", file=path) from exc
+        raise SpecError(f"cannot read the {what}: {exc.strerror or exc}", file=path) from exc
     except UnicodeDecodeError as exc:
-        raise SpecError(f"the spec is not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from exc
+        raise SpecError(f"the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from exc
     # yaml.safe_load's own steps, paused between composing and constructing, so the text is parsed once.
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
-            raise SpecError("the spec is empty", file=path, line=1)
+            raise SpecError(f"the {what} is empty", file=path, line=1)
         _check_aliases(root, path)  # before construction, _plain and the checks walk every repetition
         # Before construction too: it merges `<<` keys into the mapping nodes, which would look like duplicates.
         ctx = Context(path, _line_map(root, path))
@@ -145,11 +185,11 @@ def _parse(path: Path) -> tuple[Any, Context]:
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", file=path) from exc
     except RecursionError:  # PyYAML composes recursively; thousands of nested brackets exhaust the stack
-        raise SpecError("the spec nests too deeply to read", file=path) from None
+        raise SpecError(f"the {what} nests too deeply to read", file=path) from None
     finally:
         loader.dispose()
     if not isinstance(doc, dict):
-        ctx.fail(f"a report spec must be a mapping (report:, title:, sections:, …), not {describe(doc)}", ())
+        ctx.fail(f"a {what} must be a mapping ({keys}), not {describe(doc)}", ())
     return _plain(doc), ctx
 
 

@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import available_timezones
 
+from reportgen.mail import check_address, check_header_text, check_template
 from reportgen.model import MAX_METRICS_PER_WIDGET, MAX_WIDGET_PIXELS, MIN_WIDGET_PIXELS, valid_period
 from reportgen.periods import PERIOD_KEYWORDS, parse_time_expression
+from reportgen.schedule import parse_schedule
 from reportgen.schema import (
     Check,
     Context,
@@ -207,6 +209,51 @@ def _period(ctx: Context, value: Any, path: KeyPath) -> None:
         expect(ctx, value, path, False, "a period keyword or a {start: …, end: …} mapping")
 
 
+def _schedule(ctx: Context, value: Any, path: KeyPath) -> None:
+    try:
+        parse_schedule(value)
+    except ValueError as exc:
+        ctx.fail(str(exc), path)
+
+
+def address(ctx: Context, value: Any, path: KeyPath) -> None:
+    """One mail address, ``ops@example.com`` or ``Ops <ops@example.com>``; never a header injection."""
+    string(ctx, value, path)
+    try:
+        check_address(value)
+    except ValueError as exc:
+        ctx.fail(f"`{label(path)}`: {exc}", path)
+
+
+def _addresses(ctx: Context, value: Any, path: KeyPath) -> None:
+    """One address, or a list of them."""
+    if isinstance(value, list):
+        list_of(address)(ctx, value, path)
+    else:
+        address(ctx, value, path)
+
+
+def _template(*, header: bool) -> Check:
+    def check(ctx: Context, value: Any, path: KeyPath) -> None:
+        string(ctx, value, path)
+        try:
+            if header:
+                check_header_text(value, f"`{label(path)}`")
+            check_template(value, f"`{label(path)}`")
+        except ValueError as exc:
+            ctx.fail(str(exc), path)
+    return check
+
+
+_EMAIL_DELIVERY = Schema("e-mail delivery", {
+    "to": _addresses,
+    "cc": _addresses,
+    "bcc": _addresses,
+    "subject": _template(header=True),
+    "body": _template(header=False),
+    "inline_chart": boolean,
+}, required=("to",))
+
 SPEC = Schema("report spec", {
     "report": pattern(r"[a-z][a-z0-9-]{0,63}",
                       "1-64 lowercase letters, digits and '-', starting with a letter (it names the PDF)"),
@@ -220,6 +267,8 @@ SPEC = Schema("report spec", {
         "orientation": choice("landscape", "portrait"),
         "columns": integer(1, 4),
     }),
+    "schedule": _schedule,
+    "deliver": Schema("deliver", {"email": _EMAIL_DELIVERY, "archive": boolean}),
     "defaults": WIDGET.refusing(file="a `file:` belongs to one widget, not to the defaults"),
     "sections": list_of(Schema("section", {
         "title": string,

@@ -43,7 +43,8 @@ def write_spec(folder: Path, report: str = "cli-report", profile: str = "cli") -
 def test_validate_accepts_the_shipped_examples(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(examples_dir)]) == EXIT_OK
     out = capsys.readouterr().out
-    assert out.count(": ok (") == 3
+    assert out.count(".yaml: ok (") == 4  # three reports and the site settings
+    assert "reportgen.yaml: ok (archive " in out and "daily-ops.yaml: ok (daily-ops, " in out
 
 
 def test_validate_names_file_line_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -51,8 +51,8 @@ def many_rows(count: int) -> str:
 
 ERRORS = [
     # --- the file as a whole
-    pytest.param("", "the spec is empty", 1, id="empty"),
-    pytest.param("# nothing here\n", "the spec is empty", 1, id="only-comments"),
+    pytest.param("", "the report spec is empty", 1, id="empty"),
+    pytest.param("# nothing here\n", "the report spec is empty", 1, id="only-comments"),
     pytest.param("- a\n- b\n", "must be a mapping (report:, title:, sections:, …), not a list", 1, id="top-list"),
     pytest.param("report: t\n  title: x\n", "invalid YAML: mapping values are not allowed here", 2, id="yaml-indent"),
     pytest.param("report: t\ntitle: [unclosed\nsections: []\n",
@@ -278,7 +278,7 @@ def test_error_knows_the_offending_key(write_spec: WriteSpec) -> None:
 
 
 def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="cannot read the spec: No such file or directory"):
+    with pytest.raises(SpecError, match="cannot read the report spec: No such file or directory"):
         load_spec(tmp_path / "missing.yaml")
     latin1 = tmp_path / "latin1.yaml"
     latin1.write_bytes("title: Übersicht\n".encode("latin-1"))
@@ -568,12 +568,12 @@ def test_a_folder_entry_that_cannot_be_looked_at_is_a_spec_error(tmp_path: Path)
 def test_a_symlink_loop_or_a_socket_is_an_unreadable_spec(tmp_path: Path) -> None:
     loop = tmp_path / "loop.yaml"
     loop.symlink_to(loop.name)
-    with pytest.raises(SpecError, match="cannot read the spec: Too many levels of symbolic links") as caught:
+    with pytest.raises(SpecError, match="cannot read the report spec: Too many levels of symbolic links") as caught:
         load_specs([loop])
     assert caught.value.file == loop
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(tmp_path / "socket.yaml"))
-        with pytest.raises(SpecError, match="cannot read the spec: No such device or address"):
+        with pytest.raises(SpecError, match="cannot read the report spec: No such device or address"):
             load_specs([tmp_path / "socket.yaml"])
 
 
