@@ -210,8 +210,9 @@ def build_message(delivery: EmailDelivery, sender: str, content: MailContent, *,
     return message, attached
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / MB:.1f} MB"
+def _size(size: float) -> str:
+    """``14.2 MB``, ``10 MB``, ``52.3 KB``: three figures at most, in the unit that reads best."""
+    return f"{size / MB:.3g} MB" if size >= MB else f"{size / 1024:.3g} KB"
 
 
 def _plural(count: int, noun: str) -> str:
@@ -229,10 +230,11 @@ class _Summary:
         if attached:
             self.pdf_note = f"The report is attached as {content.pdf_name}."
         else:
-            self.pdf_note = (f"The PDF is {_megabytes(base64_size(len(content.pdf)))} as an attachment, over the "
-                             f"{max_attachment_bytes / MB:g} MB limit for attachments, so it is not attached.")
-        self.link = None if attached else content.archive_link
-        if not attached and self.link is None:
+            self.pdf_note = (f"The PDF is {_size(base64_size(len(content.pdf)))} as an attachment, over the "
+                             f"{_size(max_attachment_bytes)} limit for attachments, so it is not attached.")
+        # A local archive's link is its path: said once, as the archived copy.
+        self.link = None if attached or content.archive_link == content.archive_location else content.archive_link
+        if not attached and content.archive_link is None:
             self.pdf_note += " There is no download link for it" + (
                 "; see the archived copy." if content.archive_location else ", and it was not archived.")
         self.footer = f"Sent automatically by reportgen for the report {content.report} of {content.date}."

@@ -103,7 +103,7 @@ async def delivery_state(archive: Archive, spec: ReportSpec, day: date) -> bool 
             return None
         manifest = await archive.read_manifest(spec.id, day)
     except ArchiveError:
-        return False
+        return None  # an archive that cannot be read cannot say a night was missed; the run will say it
     return manifest is not None and _complete(spec, manifest)
 
 

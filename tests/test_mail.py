@@ -304,3 +304,11 @@ def test_an_injected_recipient_is_refused_when_building(field: str) -> None:
 def test_a_title_with_a_line_break_cannot_reach_the_subject() -> None:
     with pytest.raises(ValueError, match="^the subject contains a line break"):
         build(report=content(title="Daily\r\nBcc: evil@example.com"))
+
+
+def test_small_sizes_read_in_kilobytes_and_a_local_copy_is_named_once() -> None:
+    path = "/srv/reports/daily-ops-2026-12-02.pdf"
+    report = content(pdf=bytes(20_000), archive_link=path, archive_location=path)
+    plain, _ = texts(build(report=report, limit=10 * 1024)[0])
+    assert "The PDF is 26.7 KB as an attachment, over the 10 KB limit for attachments" in plain
+    assert plain.count(path) == 1 and "Download it" not in plain

@@ -20,7 +20,8 @@ inject faults for retry tests.
     faults      injected errors for retry tests
     server      the aiohttp app, its control endpoints, and ways to run it
     gallery     one PNG per feature and a contact sheet (``make gallery``)
-    cli         ``python -m reportgen.local serve|seed``
+    mailsink    an SMTP server (aiosmtpd) that keeps every message as an .eml file (``reportgen local mail``)
+    cli         ``python -m reportgen.local serve|seed|mail``
 
 The stand-in needs the ``local`` extra. Reach it through this package's attributes
 (``from reportgen.local import BackgroundStandIn``): that is where a missing extra becomes a
