@@ -7,9 +7,10 @@ Layout, the same in both stores (``<report>`` is the report id, the month folder
     <report>/<YYYY>/<MM>/snapshot/<report>-<YYYY-MM-DD>.pdf            the month's last report, kept for good
     <report>/<YYYY>/<MM>/snapshot/<report>-<YYYY-MM>.snapshot.json     what the month held, file by file
 
-Dailies are pruned after ``keep_daily_days``, but only in a month whose snapshot is written; snapshots are
-never pruned. Only files whose keys match this layout exactly are ever deleted, so anything else kept in
-the archive's folder or bucket is left alone.
+Daily PDFs are pruned after ``keep_daily_days``, but only in a month whose snapshot is written; their
+manifests stay, marked ``pruned``, as the record of what was made and delivered, and snapshots are never
+pruned. Only files whose keys match this layout exactly are ever deleted, so anything else kept in the
+archive's folder or bucket is left alone.
 
 The layout lives in ``Archive`` alone; a store (``LocalStore``, ``S3Store``) only moves bytes under keys.
 """
@@ -23,12 +24,12 @@ import json
 import mimetypes
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
@@ -37,14 +38,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from reportgen.errors import ReportgenError
 from reportgen.files import write_atomic
 from reportgen.manifest import FAILED, SENT, MailRecord, Manifest
-from reportgen.model import ArchiveSettings
+from reportgen.model import REPORT_ID, ArchiveSettings
 
-REPORT_ID = re.compile(r"[a-z][a-z0-9-]{0,63}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 S3_SCHEME = "s3://"
 LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL can live
 SNAPSHOT_VERSION = 1
-_READS_IN_FLIGHT = 8  # fewer than botocore's default pool of 10 connections
+_IN_FLIGHT = 8  # requests at once: fewer than botocore's default pool of 10 connections
 
 
 class ArchiveError(ReportgenError):
@@ -89,11 +89,25 @@ class ArchiveStore(Protocol):
         """What a mail can point a reader to: the file path, or a presigned URL valid for 7 days."""
 
 
+def _is_path(text: str) -> bool:
+    """Whether ``text`` is names separated by '/', none of them empty, '.' or '..', with no backslash or NUL."""
+    return bool(text) and "\\" not in text and "\0" not in text and not {"", ".", ".."} & set(text.split("/"))
+
+
 def _check_key(key: str) -> str:
     # Keys come from report ids and file names; none may climb out of the archive's root.
-    if not key or "\\" in key or "\0" in key or any(part in ("", ".", "..") for part in key.split("/")):
+    if not _is_path(key):
         raise ValueError(f"not an archive key: {key!r}")
     return key
+
+
+def check_s3_prefix(prefix: str) -> None:
+    """Accept the prefix of an ``s3://bucket/prefix`` archive URL: empty, or names separated by '/' with at
+    most a trailing '/'; ``ValueError`` saying why for any other (an empty, '.' or '..' name, a backslash)."""
+    # S3 takes such keys literally, but URL paths, other tools and S3-compatible stores resolve them.
+    if prefix and not _is_path(prefix.removesuffix("/")):
+        raise ValueError(f"not an S3 prefix: {prefix!r} (names separated by '/', none empty, '.' or '..', "
+                         "and no backslash)")
 
 
 def _check_prefix(prefix: str) -> str:
@@ -181,9 +195,10 @@ class S3Store:
     """
 
     def __init__(self, client: Any, bucket: str, prefix: str) -> None:
+        check_s3_prefix(prefix)
         self._client = client
         self.bucket = bucket
-        self.prefix = prefix.strip("/")
+        self.prefix = prefix.removesuffix("/")
 
     def __repr__(self) -> str:
         return f"S3Store({self.location('')!r})"
@@ -271,6 +286,7 @@ async def open_archive(settings: ArchiveSettings) -> AsyncIterator[Archive]:
     bucket, _, prefix = settings.url.removeprefix(S3_SCHEME).partition("/")
     if not bucket:
         raise ValueError(f"no bucket in the archive URL {settings.url!r}")
+    check_s3_prefix(prefix)  # before a client is made for nothing
     async with AsyncExitStack() as stack:
         with _s3_errors("open an S3 client", settings.url):
             # botocore presigns S3 URLs with the retired signature version 2 unless told otherwise.
@@ -318,6 +334,10 @@ class _Key:
     @property
     def name(self) -> str:
         return self.key.rpartition("/")[2]
+
+    def beside(self, kind: str) -> _Key:
+        """The daily file of ``kind`` (PDF or manifest) of this one's report and date."""
+        return _Key(_daily_key(self.report, self.day, kind), self.report, kind, self.day)
 
 
 _DATED = re.compile(r".*-(\d{4}-\d{2}-\d{2})(?:\.pdf|\.manifest\.json)")
@@ -468,8 +488,8 @@ def _mail_summary(emails: tuple[_Mail, ...] | None) -> str:
 
 
 def _widgets_failed(manifest: Manifest) -> int:
-    failed = manifest.widgets.get("failed", 0)
-    return failed if isinstance(failed, int) else 0
+    failed: int = manifest.widgets.get("failed", 0)  # Manifest.from_json checks that it is an int
+    return failed
 
 
 @dataclass(frozen=True)
@@ -478,12 +498,13 @@ class ArchiveEntry:
 
     report: str
     date: date
-    location: str | None  # None: the run made no PDF
+    location: str | None  # None: the run made no PDF, or retention pruned it
     bytes: int
     sha256: str | None
     mail: str             # "sent to 3", "failed: …", "not mailed"
     widgets_failed: int
     snapshot: bool = False  # a month's kept copy, not a daily
+    pruned: str | None = None  # ISO 8601 UTC: when retention deleted the daily PDF
 
 
 # --- the archive ------------------------------------------------------------------------------------------
@@ -532,6 +553,8 @@ class Archive:
         """The archived PDF that ``manifest`` records; ``ArchiveError`` if it is missing or differs from it."""
         key = self.pdf_key(manifest.report, _manifest_day(manifest))
         where = self.store.location(key)
+        if manifest.pruned is not None:
+            raise ArchiveError(f"pruned by retention at {manifest.pruned}", location=where)
         if not manifest.archived:
             raise ArchiveError(f"the manifest records no PDF ({manifest.error or 'no reason given'})", location=where)
         data = await self.store.get(key)
@@ -542,13 +565,13 @@ class Archive:
         return data
 
     async def has_history(self, report: str) -> bool:
-        """Whether the archive holds any manifest of ``report``: a daily one, or a month's snapshot."""
+        """Whether the archive holds any daily manifest of ``report``."""
         return await self.first_day(report) is not None
 
     async def first_day(self, report: str) -> date | None:
-        """The earliest date the archive records a run of ``report`` for (a snapshot counts from the 1st of
-        its month), or None. A missed night can only come after it."""
-        days = [k.day for k in await self._files(f"{_checked_report(report)}/") if k.kind in (MANIFEST, SNAPSHOT)]
+        """The earliest date the archive holds a daily manifest of ``report`` for, or None. Retention keeps
+        every manifest, so this is the first date the report ran for: a missed night can only come after it."""
+        days = [k.day for k in await self._files(f"{_checked_report(report)}/") if k.kind == MANIFEST]
         return min(days, default=None)
 
     async def _files(self, prefix: str) -> list[_Key]:
@@ -557,19 +580,12 @@ class Archive:
     async def _read(self, files: list[_Key], keep: Callable[[_Key], bool]) -> dict[str, _Read]:
         """Size and sha256 of each of ``files`` that exists, by key, with the bytes of those ``keep`` picks;
         a few are read at once, and only the picked ones are held in memory."""
-        limit = asyncio.Semaphore(_READS_IN_FLIGHT)
-
         async def read(key: _Key) -> _Read | None:
-            async with limit:
-                data = await self.store.get(key.key)
+            data = await self.store.get(key.key)
             return None if data is None else _Read(len(data), _sha256(data), data if keep(key) else None)
 
-        # return_exceptions: every read has ended before the first failure is raised, none is left running.
-        results = await asyncio.gather(*(read(k) for k in files), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        return {k.key: result for k, result in zip(files, results) if isinstance(result, _Read)}
+        results = await _a_few_at_once(read(k) for k in files)
+        return {k.key: result for k, result in zip(files, results) if result is not None}
 
     def _load_manifest(self, key: _Key, data: bytes) -> Manifest:
         try:
@@ -648,7 +664,7 @@ class Archive:
 
     def _recorded(self, pdf: _Key, reads: dict[str, _Read]) -> _Read | None:
         """A PDF's size and sha256 as its manifest (among ``reads``) records them, or None."""
-        beside = reads.get(_daily_key(pdf.report, pdf.day, MANIFEST))
+        beside = reads.get(pdf.beside(MANIFEST).key)
         if beside is None or beside.data is None:
             return None
         try:
@@ -664,7 +680,7 @@ class Archive:
         entry = _Listed(key.name, read.size, read.sha256)
         if key.kind != PDF:
             return entry
-        manifest_key = _Key(_daily_key(key.report, key.day, MANIFEST), key.report, MANIFEST, key.day)
+        manifest_key = key.beside(MANIFEST)
         beside = reads.get(manifest_key.key)
         try:
             manifest = self._load_manifest(manifest_key, beside.data) if beside and beside.data else None
@@ -684,20 +700,32 @@ class Archive:
                 if await self.snapshot_month(report, year, month, now=now)]
 
     async def prune(self, report: str, today: date, keep_daily_days: int, *, now: datetime) -> list[str]:
-        """Snapshot closed months, then delete the daily PDF and manifest of every date before
-        ``today - keep_daily_days`` in a month before ``today``'s whose snapshot exists. Nothing else is
-        touched: not snapshots, not files outside the layout. Returns the keys deleted, each PDF before
-        its manifest (so an interrupted prune leaves a manifest that says what was there)."""
+        """Snapshot closed months, then delete the daily PDF of every date before ``today - keep_daily_days``
+        in a month before ``today``'s whose snapshot exists; returns the keys deleted.
+
+        Each such PDF's manifest stays, the record of what was made and mailed, rewritten with ``pruned`` set
+        to ``now``, and its month's snapshot is rebuilt to list it so, all before any PDF goes: a prune cut
+        short is finished by the next one. Nothing else is touched: not snapshots, not files outside the
+        layout. A manifest of such a PDF that cannot be read is an ``ArchiveError`` before anything changes.
+        """
         if keep_daily_days < 0:
             raise ValueError(f"keep_daily_days must not be negative, not {keep_daily_days}")
+        pruned_at = _utc(now)
         await self.snapshot_closed_months(report, today, now=now)
         cutoff = today - timedelta(days=keep_daily_days)
         files = await self._files(f"{_checked_report(report)}/")
         snapshotted = {k.month for k in files if k.kind == SNAPSHOT}
-        doomed = sorted((k for k in files if k.kind in _DAILY and k.day < cutoff and k.month in snapshotted
-                         and k.month < (today.year, today.month)), key=lambda k: (k.day, k.kind != PDF))
-        for k in doomed:
-            await self.store.delete(k.key)
+        doomed = sorted((k for k in files if k.kind == PDF and k.day < cutoff and k.month in snapshotted
+                         and k.month < (today.year, today.month)), key=lambda k: k.day)
+        manifests = [k.beside(MANIFEST) for k in doomed]
+        reads = await self._read(manifests, keep=lambda k: True)
+        records = [self._load_manifest(k, reads[k.key].data or b"") for k in manifests if k.key in reads]
+        # A PDF without a manifest has no record to keep; one marked pruned is left by a prune cut short.
+        await _a_few_at_once(self.write_manifest(replace(manifest, pruned=pruned_at))
+                             for manifest in records if manifest.pruned is None)
+        for year, month in sorted({k.month for k in doomed}):
+            await self.snapshot_month(report, year, month, now=now)
+        await _a_few_at_once(self.store.delete(k.key) for k in doomed)
         return [k.key for k in doomed]
 
     async def entries(self, report: str | None = None) -> list[ArchiveEntry]:
@@ -712,10 +740,10 @@ class Archive:
                 continue
             if k.kind == MANIFEST:
                 manifest = self._load_manifest(k, data)
-                location = self.store.location(_daily_key(k.report, k.day, PDF)) if manifest.archived else None
+                location = self.store.location(k.beside(PDF).key) if manifest.archived else None
                 found.append(ArchiveEntry(k.report, k.day, location, manifest.bytes, manifest.sha256,
                                           _mail_summary(tuple(_Mail.of(r) for r in manifest.emails)),
-                                          _widgets_failed(manifest)))
+                                          _widgets_failed(manifest), pruned=manifest.pruned))
             else:
                 snapshot = self._load_snapshot(k, data)
                 kept = snapshot.listed(snapshot.kept)
@@ -729,8 +757,9 @@ class Archive:
     async def verify(self) -> list[str]:
         """Check every file of the archive against its records; one line per problem, none when all is well.
 
-        A manifest whose PDF is missing or differs, a PDF without a manifest, an unreadable manifest or
-        snapshot, and a snapshot whose kept copy or still-present dailies differ from what it lists.
+        A manifest whose PDF is missing or differs (unless it is marked pruned), a PDF without a manifest, an
+        unreadable manifest or snapshot, and a snapshot whose kept copy or still-present dailies differ from
+        what it lists.
         """
         files = await self._files("")
         reads = await self._read(files, keep=lambda k: k.kind in (MANIFEST, SNAPSHOT))
@@ -738,7 +767,7 @@ class Archive:
         for k in files:
             if k.key not in reads:  # gone since it was listed
                 continue
-            if k.kind == PDF and _daily_key(k.report, k.day, MANIFEST) not in reads:
+            if k.kind == PDF and k.beside(MANIFEST).key not in reads:
                 problems.append(f"{k.key}: no manifest")
             elif k.kind == MANIFEST:
                 problems += self._check_daily(k, reads)
@@ -751,7 +780,9 @@ class Archive:
             manifest = self._load_manifest(key, reads[key.key].data or b"")
         except ArchiveError as exc:
             return [f"{key.key}: {exc.message}"]
-        pdf = _daily_key(key.report, key.day, PDF)
+        pdf = key.beside(PDF).key
+        if manifest.pruned is not None:  # its PDF is gone, or left by a prune cut short for the next to delete
+            return []
         if not manifest.archived:
             return [f"{pdf}: the manifest records no PDF"] if pdf in reads else []
         if pdf not in reads:
@@ -778,6 +809,25 @@ class Archive:
             if daily is not None and daily.sha256 != entry.sha256:
                 problems.append(f"{folder}{entry.name}: {_mismatch('snapshot', entry.sha256, daily.sha256)}")
         return problems
+
+
+_T = TypeVar("_T")
+
+
+async def _a_few_at_once(calls: Iterable[Awaitable[_T]]) -> list[_T]:
+    """The results of ``calls``, in order, with at most ``_IN_FLIGHT`` running at once. Every call has ended
+    before the first failure is raised, so none is left running behind it."""
+    limit = asyncio.Semaphore(_IN_FLIGHT)
+
+    async def one(call: Awaitable[_T]) -> _T:
+        async with limit:
+            return await call
+
+    results = await asyncio.gather(*(one(call) for call in calls), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [result for result in results if not isinstance(result, BaseException)]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The archive is the record of delivery, so a rerun on another machine reads the s
 date whose mail was sent is not mailed again; one whose mail failed, or whose outcome is unknown because the
 run died mid-send, is sent again. A mail is recorded as ``sending`` (with its Message-ID) before it goes out
 and as ``sent`` or ``failed`` after, so a resend after a crash carries the same Message-ID and mail clients
-can recognise it as the same message.
+can recognise it as the same message. Retention deletes an old PDF but never its manifest, which it marks
+``pruned``: a date stays recorded as delivered for good.
 
 No secret is ever written here: recipients and server replies, never passwords or keys.
 """
@@ -12,15 +13,18 @@ No secret is ever written here: recipients and server replies, never passwords o
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime as dt
 import json
+import types
+import typing
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 MANIFEST_VERSION = 1
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
-_ADDRESS_LISTS = ("to", "cc", "bcc", "refused")  # tuples in a record, lists in JSON
+_WIDGET_COUNTS = ("total", "failed", "retried")
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Manifest:
     generated_at: str | None = None
     reportgen_version: str = ""
     error: str | None = None        # why no PDF was made, when file is None
+    pruned: str | None = None       # ISO 8601 UTC: when retention deleted the PDF, keeping this record
     version: int = MANIFEST_VERSION
 
     @property
@@ -67,9 +72,15 @@ class Manifest:
         return dt.date.fromisoformat(self.date)
 
     @property
+    def made(self) -> bool:
+        """Whether a PDF was made, whether or not the archive still keeps it."""
+        return self.file is not None and self.sha256 is not None
+
+    @property
     def archived(self) -> bool:
-        """Whether the PDF is kept in the archive (a report with ``archive: false`` keeps only this record)."""
-        return self.file is not None and self.sha256 is not None and self.archive_url is not None
+        """Whether the PDF is kept in the archive: not when the report has ``archive: false`` (the archive
+        keeps only this record), nor once retention has pruned it."""
+        return self.made and self.archive_url is not None and self.pruned is None
 
     @property
     def mailed(self) -> bool:
@@ -87,16 +98,66 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: builtins.bytes | str) -> Manifest:
-        """Read a manifest; ``ValueError`` if it is not one (broken JSON, missing keys, another version)."""
+        """Read a manifest; ``ValueError`` naming the key if it is not one (broken JSON, another version, a key
+        missing or of the wrong type). Keys it does not know are dropped: a newer reportgen may add some."""
         try:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValueError(f"not valid JSON: {exc}") from None
         if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
             raise ValueError(f"not a reportgen manifest of version {MANIFEST_VERSION}")
-        try:
-            emails = tuple(MailRecord(**{**mail, **{key: tuple(mail.get(key, ())) for key in _ADDRESS_LISTS}})
-                           for mail in data.pop("emails", []))
-            return cls(**data, emails=emails)
-        except (TypeError, KeyError) as exc:
-            raise ValueError(f"a manifest key is missing or unknown: {exc}") from None
+        manifest: Manifest = _typed(cls, data, "")
+        for key in _WIDGET_COUNTS:  # what the archive and the nightly job count with
+            if key in manifest.widgets:
+                _typed(int, manifest.widgets[key], f"widgets.{key}")
+        return manifest
+
+
+# --- reading JSON into the typed records above --------------------------------------------------------------
+
+_SCALARS: dict[Any, tuple[tuple[type, ...], str]] = {
+    str: ((str,), "a string"), int: ((int,), "an integer"), float: ((int, float), "a number"),
+    bool: ((bool,), "true or false"),
+}
+
+
+def _typed(hint: Any, value: Any, where: str, *, nullable: bool = False) -> Any:
+    """``value`` from JSON as the type ``hint`` of the records above (lists become tuples, objects become
+    records); ``ValueError`` naming the key at ``where`` when it is of another type."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is types.UnionType:  # X | None, the only unions of the records
+        (inner,) = (arg for arg in args if arg is not type(None))
+        return None if value is None else _typed(inner, value, where, nullable=True)
+    if origin is tuple:  # tuple[X, ...]
+        items = _expect(value, (list,), "a list", where, nullable)
+        return tuple(_typed(args[0], item, f"{where}[{n}]") for n, item in enumerate(items))
+    if origin is dict:  # dict[str, X]: JSON's keys are strings
+        entries = _expect(value, (dict,), "an object", where, nullable)
+        return {key: _typed(args[1], item, f"{where}.{key}") for key, item in entries.items()}
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _record(hint, _expect(value, (dict,), "an object", where, nullable), where)
+    if hint is Any:
+        return value
+    return _expect(value, *_SCALARS[hint], where, nullable)
+
+
+def _expect(value: Any, accepted: tuple[type, ...], described: str, where: str, nullable: bool) -> Any:
+    # true and false are integers to Python, never to JSON
+    if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+        shown = json.dumps(value, ensure_ascii=False)
+        shown = shown if len(shown) <= 40 else shown[:40] + "…"
+        raise ValueError(f"`{where}` must be {described}{' or null' if nullable else ''}, not {shown}")
+    return value
+
+
+def _record(cls: type[Any], data: dict[str, Any], where: str) -> Any:
+    """The dataclass ``cls`` from the JSON object ``data``, dropping keys it does not know."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for known in dataclasses.fields(cls):
+        key = f"{where}.{known.name}" if where else known.name
+        if known.name in data:
+            values[known.name] = _typed(hints[known.name], data[known.name], key)
+        elif known.default is dataclasses.MISSING and known.default_factory is dataclasses.MISSING:
+            raise ValueError(f"`{key}` is missing")
+    return cls(**values)

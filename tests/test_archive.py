@@ -13,6 +13,7 @@ import json
 import os
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from reportgen.archive import (
     LocalStore,
     S3Store,
     _s3_errors,
+    check_s3_prefix,
     open_archive,
 )
 from reportgen.manifest import FAILED, SENT, MailRecord, Manifest
@@ -38,6 +40,7 @@ BUCKET, PREFIX = "reports-archive", "nightly"
 TODAY = date(2026, 12, 3)
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)
+PRUNED_NOW, PRUNED_LATER = "2026-12-03T02:00:00+00:00", "2026-12-04T02:00:00+00:00"  # NOW and LATER as recorded
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
@@ -351,6 +354,7 @@ async def test_a_late_last_day_takes_over_the_snapshot(archive: Archive) -> None
     assert not await archive.snapshot_month(REPORT, 2026, 10, now=LATER)
 
 
+@only_local
 async def test_a_month_without_a_pdf_gets_no_snapshot(archive: Archive) -> None:
     day = date(2026, 8, 31)
     await archive.write_manifest(make_manifest(day, None, emails=()))
@@ -386,13 +390,12 @@ async def test_prune_deletes_only_old_dailies_of_snapshotted_months(archive: Arc
 
     deleted = await archive.prune(REPORT, TODAY, 35, now=NOW)
 
-    # Before 2026-10-29 (today - 35 days), each PDF before its manifest; snapshots were made first.
+    # The PDFs before 2026-10-29 (today - 35 days); snapshots were made first, and every manifest stays.
     published = [day for first, last in spans for day in dates(first, last)]
-    assert deleted == [key for day in published if day < date(2026, 10, 29)
-                       for key in (daily(day), daily(day, "manifest.json"))]
+    assert deleted == [daily(day) for day in published if day < date(2026, 10, 29)]
     remaining = await archive.store.keys()
     assert set(STRAYS) <= set(remaining)
-    assert daily(date(2026, 8, 31), "manifest.json") in remaining
+    assert {daily(day, "manifest.json") for day in published + [date(2026, 8, 31)]} <= set(remaining)
     assert {snapshot_doc(2026, m) for m in (9, 10, 11)} <= set(remaining)
     month_ends = [date(2026, 9, 30), date(2026, 10, 31), date(2026, 11, 30)]
     assert {snapshot_copy(d) for d in month_ends} <= set(remaining)
@@ -402,19 +405,20 @@ async def test_prune_deletes_only_old_dailies_of_snapshotted_months(archive: Arc
     # current month, though the run that archived its last due date may have snapshotted it already.
     assert await archive.snapshot_month(REPORT, 2026, 12, now=NOW)
     deleted = await archive.prune(REPORT, TODAY, 0, now=NOW)
-    assert deleted == [key for day in published if date(2026, 10, 29) <= day < date(2026, 12, 1)
-                       for key in (daily(day), daily(day, "manifest.json"))]
+    assert deleted == [daily(day) for day in published if date(2026, 10, 29) <= day < date(2026, 12, 1)]
     assert await archive.store.keys() == sorted(
-        STRAYS + [daily(date(2026, 8, 31), "manifest.json")]
+        STRAYS + [daily(day, "manifest.json") for day in published + [date(2026, 8, 31)]]
         + [key for end in month_ends + [TODAY] for key in (snapshot_doc(2026, end.month), snapshot_copy(end))]
-        + [key for day in dates(date(2026, 12, 1), TODAY) for key in (daily(day), daily(day, "manifest.json"))])
+        + [daily(day) for day in dates(date(2026, 12, 1), TODAY)])
     assert await archive.prune(REPORT, TODAY, 0, now=NOW) == []
 
-    # The snapshots still list what the pruned months held.
+    # The snapshots still list what the pruned months held, with the manifests as prune rewrote them.
     september = await read_json(archive, snapshot_doc(2026, 9))
     assert [f["name"] for f in september["files"]] == [
         "daily-ops-2026-09-29.manifest.json", "daily-ops-2026-09-29.pdf",
         "daily-ops-2026-09-30.manifest.json", "daily-ops-2026-09-30.pdf"]
+    rewritten = await archive.store.get(daily(date(2026, 9, 30), "manifest.json"))
+    assert rewritten is not None and september["files"][2]["sha256"] == sha256(rewritten)
     assert await archive.snapshot_closed_months(REPORT, TODAY, now=LATER) == []
     assert await archive.verify() == []
 
@@ -422,7 +426,9 @@ async def test_prune_deletes_only_old_dailies_of_snapshotted_months(archive: Arc
 async def test_a_rerun_in_a_pruned_month_keeps_the_snapshot_record(archive: Archive) -> None:
     await publish_days(archive, (date(2026, 9, 27), date(2026, 9, 30)))
     await archive.prune(REPORT, TODAY, 0, now=NOW)
-    assert await archive.store.keys() == [snapshot_copy(date(2026, 9, 30)), snapshot_doc(2026, 9)]
+    assert await archive.store.keys() == [daily(day, "manifest.json") for day in dates(date(2026, 9, 27),
+                                                                                       date(2026, 9, 30))] + [
+        snapshot_copy(date(2026, 9, 30)), snapshot_doc(2026, 9)]
 
     await publish(archive, date(2026, 9, 28), edition=2)
     assert await archive.snapshot_closed_months(REPORT, TODAY, now=LATER) == [
@@ -433,14 +439,77 @@ async def test_a_rerun_in_a_pruned_month_keeps_the_snapshot_record(archive: Arch
     listed = {f["name"]: f["sha256"] for f in doc["files"]}
     assert len(listed) == 8
     assert listed["daily-ops-2026-09-28.pdf"] == sha256(fake_pdf(date(2026, 9, 28), 2))
+    rerun = await archive.read_manifest(REPORT, date(2026, 9, 28))
+    assert rerun is not None and rerun.archived and rerun.pruned is None  # the rerun's record is fresh
     assert listed["daily-ops-2026-09-29.pdf"] == sha256(fake_pdf(date(2026, 9, 29)))
     assert await archive.store.get(snapshot_copy(date(2026, 9, 30))) == fake_pdf(date(2026, 9, 30))
     assert await archive.verify() == []
 
 
+@only_local  # the rules are the archive's; the prune test above runs over both stores
+async def test_a_pruned_date_keeps_its_record_of_delivery(archive: Archive) -> None:
+    await publish_days(archive, (date(2026, 9, 28), date(2026, 9, 30)), (date(2026, 10, 29), date(2026, 10, 29)))
+    published = await archive.read_manifest(REPORT, date(2026, 9, 29))
+    assert published is not None
+
+    assert await archive.prune(REPORT, TODAY, 35, now=NOW) == [daily(day) for day in dates(date(2026, 9, 28),
+                                                                                            date(2026, 9, 30))]
+
+    pruned = await archive.read_manifest(REPORT, date(2026, 9, 29))
+    assert pruned == replace(published, pruned=PRUNED_NOW)
+    assert pruned.made and pruned.mailed and not pruned.archived
+    assert await archive.first_day(REPORT) == date(2026, 9, 28)
+    with pytest.raises(ArchiveError) as caught:
+        await archive.read_pdf(pruned)
+    assert str(caught.value) == f"{expected_location(archive, daily(pruned.day))}: pruned by retention at {PRUNED_NOW}"
+    listed = {entry.date: entry for entry in await archive.entries(REPORT) if not entry.snapshot}
+    assert listed[date(2026, 9, 29)] == ArchiveEntry(REPORT, date(2026, 9, 29), None, published.bytes,
+                                                     published.sha256, "sent to 3", 0, pruned=PRUNED_NOW)
+    assert listed[date(2026, 10, 29)].location == expected_location(archive, daily(date(2026, 10, 29)))
+    assert listed[date(2026, 10, 29)].pruned is None
+    assert await archive.verify() == []
+
+
+@only_local
+async def test_a_prune_cut_short_is_finished_by_the_next(archive: Archive) -> None:
+    first = await publish(archive, date(2026, 9, 29))
+    await publish(archive, date(2026, 9, 30))
+    await archive.snapshot_month(REPORT, 2026, 9, now=NOW)
+    # Killed after rewriting the first manifest, before deleting its PDF: the PDF left over is no problem;
+    # the snapshot is behind the manifest until the next prune rebuilds it.
+    await archive.write_manifest(replace(first, pruned=PRUNED_NOW))
+    rewritten = await archive.store.get(daily(date(2026, 9, 29), "manifest.json"))
+    assert rewritten is not None
+    assert await archive.verify() == [f"{daily(date(2026, 9, 29), 'manifest.json')}: sha256 mismatch "
+                                      f"(snapshot {short(first.to_json())}, file {short(rewritten)})"]
+
+    assert await archive.prune(REPORT, TODAY, 35, now=LATER) == [daily(date(2026, 9, 29)), daily(date(2026, 9, 30))]
+
+    assert [(m.date, m.pruned) for day in (date(2026, 9, 29), date(2026, 9, 30))
+            if (m := await archive.read_manifest(REPORT, day)) is not None] == [
+        ("2026-09-29", PRUNED_NOW), ("2026-09-30", PRUNED_LATER)]
+    assert await archive.verify() == []
+
+
+@only_local
+async def test_prune_stops_at_an_unreadable_manifest_before_deleting_anything(archive: Archive) -> None:
+    await publish_days(archive, (date(2026, 9, 29), date(2026, 9, 30)))
+    await archive.store.put(daily(date(2026, 9, 30), "manifest.json"), b'{"version": 1, "report": 7}')
+
+    with pytest.raises(ArchiveError) as caught:
+        await archive.prune(REPORT, TODAY, 35, now=NOW)
+
+    assert str(caught.value) == (f"{expected_location(archive, daily(date(2026, 9, 30), 'manifest.json'))}: "
+                                 "unreadable manifest: `report` must be a string, not 7")
+    assert {daily(date(2026, 9, 29)), daily(date(2026, 9, 30))} <= set(await archive.store.keys())
+    unchanged = await archive.read_manifest(REPORT, date(2026, 9, 29))
+    assert unchanged is not None and unchanged.pruned is None
+
+
 # --- history, listing and verification ----------------------------------------------------------------------
 
 
+@only_local  # which files count is the archive's rule, the same over any store
 async def test_has_history(archive: Archive) -> None:
     day = date(2026, 10, 31)
     assert not await archive.has_history(REPORT)
@@ -451,8 +520,20 @@ async def test_has_history(archive: Archive) -> None:
     assert not await archive.has_history("daily")  # a report whose id is a prefix of another's
 
     await archive.prune(REPORT, TODAY, 0, now=NOW)
-    assert await archive.store.keys(f"{REPORT}/2026/10/daily") == []
-    assert await archive.has_history(REPORT)  # the month's snapshot remembers it
+    assert await archive.store.keys(f"{REPORT}/2026/10/daily") == [daily(day, "manifest.json")]
+    assert await archive.has_history(REPORT)  # the manifest outlives its PDF
+
+
+@only_local
+async def test_first_day_is_the_first_date_with_a_manifest(archive: Archive) -> None:
+    # A report first run on 2026-10-20: its October snapshot says nothing about the nights before.
+    await publish_days(archive, (date(2026, 10, 20), date(2026, 10, 31)))
+    await archive.snapshot_closed_months(REPORT, TODAY, now=NOW)
+    assert await archive.first_day(REPORT) == date(2026, 10, 20)
+
+    await archive.prune(REPORT, TODAY, 0, now=NOW)
+    assert await archive.first_day(REPORT) == date(2026, 10, 20)
+    assert await archive.first_day("weekly-cost") is None
 
 
 async def test_entries_list_reports_with_their_delivery(archive: Archive) -> None:
@@ -546,6 +627,21 @@ async def test_a_snapshot_document_is_checked_before_it_is_used(archive: Archive
     assert daily(date(2026, 10, 30)) in await archive.store.keys()
 
 
+@only_local
+async def test_a_manifest_of_the_wrong_shape_is_an_archive_error(archive: Archive) -> None:
+    day = date(2026, 11, 2)
+    data = json.loads(make_manifest(day, fake_pdf(day)).to_json())
+    data["widgets"] = []
+    await archive.store.put(daily(day, "manifest.json"), json.dumps(data).encode())
+    where = expected_location(archive, daily(day, "manifest.json"))
+
+    with pytest.raises(ArchiveError) as caught:
+        await archive.entries()
+    assert str(caught.value) == f"{where}: unreadable manifest: `widgets` must be an object, not []"
+    assert await archive.verify() == [
+        f"{daily(day, 'manifest.json')}: unreadable manifest: `widgets` must be an object, not []"]
+
+
 # --- S3 only ----------------------------------------------------------------------------------------------
 
 
@@ -590,6 +686,29 @@ async def test_s3_url_gives_bucket_and_prefix(moto_aws: str) -> None:
             assert await archive.write_pdf(REPORT, day, fake_pdf(day)) == f"s3://{BUCKET}/{prefix}{daily(day)}"
             assert await archive.store.keys(f"{REPORT}/") == [daily(day)]  # the other prefixes' files are not its
             assert await archive.store.get(daily(day)) == fake_pdf(day)
+
+
+@pytest.mark.parametrize("prefix", ["a//b", "/nightly", "nightly//", "//", "nightly/./x", ".", "nightly/..",
+                                    "../other", "team\\ops"])
+async def test_s3_prefix_with_empty_or_dot_names_or_backslashes_is_refused(prefix: str) -> None:
+    # Refused before any client is made: neither moto nor credentials are needed.
+    reason = f"not an S3 prefix: {prefix!r}"
+    with pytest.raises(ValueError) as caught:
+        check_s3_prefix(prefix)
+    assert str(caught.value).startswith(reason)
+    with pytest.raises(ValueError, match="not an S3 prefix"):
+        S3Store(None, BUCKET, prefix)
+    with pytest.raises(ValueError, match="not an S3 prefix"):
+        async with open_archive(ArchiveSettings(url=f"s3://{BUCKET}/{prefix}", region="us-east-1")):
+            pass
+
+
+@pytest.mark.parametrize("prefix, kept", [("", ""), ("nightly", "nightly"), ("nightly/", "nightly"),
+                                          ("team/ops", "team/ops"), ("team/ops/", "team/ops"),
+                                          ("team/v1.2/..ops", "team/v1.2/..ops")])
+def test_s3_prefix_of_names_is_accepted(prefix: str, kept: str) -> None:
+    check_s3_prefix(prefix)
+    assert S3Store(None, BUCKET, prefix).prefix == kept
 
 
 async def test_s3_errors_name_the_bucket(moto_aws: str) -> None:
