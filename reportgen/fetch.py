@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
-
 from reportgen.errors import TransientError, WidgetFailure, is_throttle
 from reportgen.model import RetryPolicy as RetryPolicy  # kept in model, so the CLI need not import tenacity
 from reportgen.model import WidgetRequest, WidgetResult
 from reportgen.ratelimit import StrictRateLimiter
+from reportgen.retry import backoff
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -30,12 +29,8 @@ async def fetch_widget(request: WidgetRequest, source: ImageSource | WidgetFailu
     if isinstance(source, WidgetFailure):  # no client for this account (e.g. an unknown profile)
         return _failed(request, source, attempts=0, throttled=0)
     attempts = throttled = 0
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.attempts),
-        wait=wait_exponential_jitter(multiplier=policy.base_delay, max=policy.max_delay, jitter=policy.base_delay),
-        retry=retry_if_exception(lambda exc: isinstance(exc, WidgetFailure) and exc.retryable),
-        reraise=True,
-    )
+    retrying = backoff(attempts=policy.attempts, base_delay=policy.base_delay, max_delay=policy.max_delay,
+                       retryable=lambda exc: isinstance(exc, WidgetFailure) and exc.retryable)
     try:
         async for attempt in retrying:
             with attempt:

@@ -4,7 +4,12 @@ Every piece of text that ends up in a header is checked for line breaks and cont
 recipient list or a subject cannot smuggle in headers of its own ("header injection"). Addresses must have
 an ASCII local part: SES and many relays do not take SMTPUTF8, and a report that silently goes nowhere is
 worse than a spec error. A non-ASCII domain is fine; it is written in its IDNA (``xn--``) form, which every
-server understands. Display names may be any text; they are encoded as RFC 2047 words.
+server understands. Display names may be any text; they are encoded as RFC 2047 words. Lengths are checked
+before anything else (320 characters with the name, 254 for the address, 64 before the @): the e-mail
+parser takes quadratic time on long input, and a message quotes at most the first 60 characters.
+
+One message goes to at most ``MAX_RECIPIENTS`` addresses (to, cc and bcc together): SES refuses more, and a
+list that long belongs in a mailing list, which also lets people leave it without a change to the spec.
 
 The message is ``multipart/mixed``: a ``multipart/alternative`` with the same summary as text and as HTML
 (the HTML wrapped with the first chart in a ``multipart/related`` when asked for), then the PDF, unless it
@@ -18,7 +23,7 @@ import html
 import re
 import string
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address, Group
@@ -29,6 +34,7 @@ from reportgen.model import MB, EmailDelivery
 from reportgen.schema import did_you_mean
 
 TEMPLATE_FIELDS = ("title", "report", "date", "period", "failed")
+MAX_RECIPIENTS = 50  # different addresses per message, to, cc and bcc together; SES refuses more
 
 # Unicode categories that must never reach a header: controls (CR, LF, NUL, NEL, …) and the line and
 # paragraph separators that some mail software takes for line breaks.
@@ -36,6 +42,10 @@ _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
                      r"|\[[0-9A-Fa-f:.]+\]")
 _LINE_LENGTH = 76  # base64 characters per line in MIME bodies, each line ending in CRLF
+_MAX_ADDRESS = 320   # characters of an address with its display name (64 + 1 + 255, the usual cap)
+_MAX_ADDR_SPEC = 254  # RFC 5321's 256-character path, less its angle brackets
+_MAX_LOCAL_PART = 64  # RFC 5321
+_SHOWN = 60          # characters of an address quoted in a message
 
 
 def check_header_text(text: str, what: str) -> None:
@@ -54,46 +64,84 @@ def check_address(text: str) -> str:
 
     ``"Ops Team <ops@example.com>"`` stays as it is, ``" ops@EXAMPLE.com "`` becomes ``"ops@EXAMPLE.com"``,
     ``"x@bücher.de"`` becomes ``"x@xn--bcher-kva.de"``. Raises ``ValueError`` with a message that quotes
-    the address for an empty text, a line break or control character, a missing ``@``, more than one
-    address, a non-ASCII local part, or anything else the e-mail parser finds wrong.
+    (the start of) the address for an empty text, a text over 320 characters, a line break or control
+    character, a missing ``@``, more than one address, a non-ASCII local part, an address over 254
+    characters or a local part over 64, or anything else the e-mail parser finds wrong.
     """
     return str(_parse_address(text))
+
+
+def envelope_address(text: str) -> str:
+    """The bare address of ``text`` as the SMTP envelope carries it, in the form the headers carry:
+    ``"Ops <ops@bücher.de>"`` gives ``"ops@xn--bcher-kva.de"``. Raises ``ValueError`` as ``check_address``."""
+    return _parse_address(text).addr_spec
+
+
+def envelope_recipients(recipients: Iterable[str]) -> list[str]:
+    """The different bare addresses of ``recipients`` (to, cc and bcc together), in order, as
+    ``envelope_address`` gives them.
+
+    Raises ``ValueError`` for an address ``check_address`` refuses, and for more than ``MAX_RECIPIENTS``
+    different addresses: check a spec's delivery with it before a night's run finds out.
+    """
+    addresses = list(dict.fromkeys(envelope_address(recipient) for recipient in recipients))
+    if len(addresses) > MAX_RECIPIENTS:
+        raise ValueError(f"the mail has {len(addresses)} different recipients in to, cc and bcc together; at most "
+                         f"{MAX_RECIPIENTS} are allowed (SES refuses more in one message): send it to a mailing list "
+                         "instead")
+    return addresses
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message: at most 60 characters, the last of them "…" when it is cut."""
+    return repr(text if len(text) <= _SHOWN else text[:_SHOWN - 1] + "…")
 
 
 def _parse_address(text: str) -> Address:
     stripped = text.strip()
     if not stripped:
         raise ValueError("an e-mail address is empty")
-    check_header_text(stripped, f"the e-mail address {stripped!r}")
+    shown = _shown(stripped)
+    if len(stripped) > _MAX_ADDRESS:  # before parsing, which is quadratic in the length on some input
+        raise ValueError(f"{shown} is {len(stripped)} characters long; an e-mail address with its name may have "
+                         f"at most {_MAX_ADDRESS}")
+    check_header_text(stripped, f"the e-mail address {shown}")
     if "@" not in stripped:
-        raise ValueError(f"{stripped!r} is not an e-mail address: it has no @")
+        raise ValueError(f"{shown} is not an e-mail address: it has no @")
     try:
         header = email.policy.default.header_factory("to", stripped)  # an AddressHeader
     except Exception:  # the parser fails on some malformed input (e.g. "a@") instead of noting a defect
-        raise ValueError(f"{stripped!r} is not an e-mail address") from None
+        raise ValueError(f"{shown} is not an e-mail address") from None
     addresses: tuple[Address, ...] = header.addresses
     groups: tuple[Group, ...] = header.groups
     if len(addresses) > 1:
-        raise ValueError(f"{stripped!r} holds {len(addresses)} addresses; give each as its own list item")
+        raise ValueError(f"{shown} holds {len(addresses)} addresses; give each as its own list item")
     if any(group.display_name is not None for group in groups) or not addresses:
-        raise ValueError(f"{stripped!r} is not one e-mail address")
+        raise ValueError(f"{shown} is not one e-mail address")
     address = addresses[0]
     if any(not char.isascii() for char in address.username):
-        raise ValueError(f"{stripped!r} has non-ASCII characters before the @, which many mail servers "
+        raise ValueError(f"{shown} has non-ASCII characters before the @, which many mail servers "
                          "(and SES) cannot deliver")
     if header.defects or not address.username or not address.domain:
-        raise ValueError(f"{stripped!r} is not a valid e-mail address")
-    return Address(display_name=address.display_name, username=address.username,
-                   domain=_ascii_domain(address.domain, stripped))
+        raise ValueError(f"{shown} is not a valid e-mail address")
+    if len(address.username) > _MAX_LOCAL_PART:
+        raise ValueError(f"{shown} has {len(address.username)} characters before the @; at most "
+                         f"{_MAX_LOCAL_PART} are allowed")
+    normalised = Address(display_name=address.display_name, username=address.username,
+                         domain=_ascii_domain(address.domain, shown))
+    if len(normalised.addr_spec) > _MAX_ADDR_SPEC:
+        raise ValueError(f"{shown} is {len(normalised.addr_spec)} characters long without its name; at most "
+                         f"{_MAX_ADDR_SPEC} are allowed")
+    return normalised
 
 
-def _ascii_domain(domain: str, address: str) -> str:
+def _ascii_domain(domain: str, shown: str) -> str:
     try:
         ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
     except UnicodeError:
         ascii_domain = ""
     if not _DOMAIN.fullmatch(ascii_domain):
-        raise ValueError(f"{address!r} is not a valid e-mail address: {domain!r} is not a domain name")
+        raise ValueError(f"{shown} is not a valid e-mail address: {_shown(domain)} is not a domain name")
     return ascii_domain
 
 
@@ -168,6 +216,12 @@ def base64_size(n: int) -> int:
     return chars + 2 * -(-chars // _LINE_LENGTH)
 
 
+def message_size(message: EmailMessage) -> int:
+    """Bytes ``message`` takes on the wire (lines ending in CRLF, attachments in base64), what SES and
+    SMTP servers hold against their size limits: over one, rebuild it with the PDF linked."""
+    return len(message.as_bytes(policy=email.policy.SMTP))
+
+
 def build_message(delivery: EmailDelivery, sender: str, content: MailContent, *, message_id: str,
                   max_attachment_bytes: int, date: datetime) -> tuple[EmailMessage, bool]:
     """The message for ``delivery``, and whether the PDF is attached.
@@ -176,7 +230,7 @@ def build_message(delivery: EmailDelivery, sender: str, content: MailContent, *,
     Message-ID, ``Auto-Submitted: auto-generated`` (so auto-responders stay quiet) and
     ``X-Reportgen-Report: <report> <date>``. There is never a Bcc header: Bcc recipients belong in the
     envelope only. The PDF is attached unless its base64 form is over ``max_attachment_bytes``; then the
-    text says so and gives ``content.archive_link``.
+    text says so and gives ``content.archive_link``. ``message_size`` tells what the whole message weighs.
     """
     values = content.template_values()
     subject = fill_template(delivery.subject, values)

@@ -7,7 +7,9 @@ SES's MessageRejected or AccessDenied) end the delivery at once. The libraries' 
 ``DeliveryError`` in one function per transport.
 
 The SMTP password is read from the environment variable the settings name, when the mailer opens; it never
-appears in an error: messages name the variable, and a server reply that echoed the password is redacted.
+appears in an error or a receipt: messages name the variable, a refused login keeps only the reply's codes
+(servers have been seen to quote the AUTH exchange), and every other reply is cleared of the password and of
+the base64 forms AUTH PLAIN and AUTH LOGIN send it in.
 """
 
 from __future__ import annotations
@@ -16,19 +18,21 @@ import asyncio
 import contextlib
 import email.policy
 import os
+import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiosmtplib
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from aiosmtplib.auth import auth_login_encode, auth_plain_encode
 
 from reportgen.errors import AwsError, ReportgenError
+from reportgen.mail import envelope_address, envelope_recipients
 from reportgen.model import MB, SES_MAX_MESSAGE_MB, EmailSettings, SesSettings, SmtpSettings
 from reportgen.ratelimit import StrictRateLimiter
+from reportgen.retry import backoff
 
 if TYPE_CHECKING:
     from botocore.exceptions import BotoCoreError, ClientError
@@ -37,6 +41,8 @@ SES_MAX_MESSAGE_BYTES = SES_MAX_MESSAGE_MB * MB
 SES_TIMEOUT = 60.0  # seconds for one SendEmail call
 DEFAULT_BASE_DELAY = 2.0  # seconds before the first retry; doubles on each retry after it
 DEFAULT_MAX_DELAY = 60.0  # seconds; no single wait is longer
+_REDACTED = "********"
+_ENHANCED_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}(?=\s|$)")  # RFC 3463's code after the reply code
 
 
 class DeliveryError(ReportgenError):
@@ -112,12 +118,8 @@ class _Retry:
                        send_once: Callable[[], Awaitable[tuple[str, tuple[str, ...]]]]) -> Receipt:
         """Call ``send_once`` until it returns (reply, refused recipients) or fails for good."""
         count = 0
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential_jitter(multiplier=self.base_delay, max=self.max_delay, jitter=self.base_delay),
-            retry=retry_if_exception(lambda exc: isinstance(exc, DeliveryError) and exc.retryable),
-            reraise=True,
-        )
+        retrying = backoff(attempts=self.attempts, base_delay=self.base_delay, max_delay=self.max_delay,
+                           retryable=lambda exc: isinstance(exc, DeliveryError) and exc.retryable)
         try:
             async for attempt in retrying:
                 with attempt:
@@ -131,14 +133,18 @@ class _Retry:
 
 
 def _envelope(message: EmailMessage, recipients: Sequence[str]) -> tuple[str, list[str]]:
-    """The envelope sender (the From address) and recipients as bare addresses, each recipient once."""
-    senders = [address for _, address in getaddresses([str(message.get("From", ""))]) if address]
-    if not senders:
+    """The envelope sender (the From address) and recipients as bare addresses in the headers' form (an
+    IDNA domain: servers without SMTPUTF8 refuse anything else), each recipient once."""
+    if "From" not in message:
         raise DeliveryError("the message has no From address", retryable=False)
-    addresses = [address for _, address in getaddresses(list(recipients)) if address]
+    try:
+        sender = envelope_address(str(message["From"]))
+        addresses = envelope_recipients(recipients)
+    except ValueError as exc:
+        raise DeliveryError(f"the message cannot be sent: {exc}", retryable=False) from None
     if not addresses:
         raise DeliveryError("the message has no recipients", retryable=False)
-    return senders[0], list(dict.fromkeys(addresses))
+    return sender, addresses
 
 
 # --- SMTP ------------------------------------------------------------------------------------------------
@@ -168,6 +174,7 @@ class SmtpMailer:
     def __init__(self, settings: SmtpSettings, password: str | None, retry: _Retry) -> None:
         self.settings = settings
         self._password = password
+        self._secrets = _secrets(settings.user, password)
         self._retry = retry
         self._limiter = StrictRateLimiter(settings.rate_limit)
         self.where = f"smtp {settings.host}:{settings.port}"
@@ -186,27 +193,38 @@ class SmtpMailer:
                     username=settings.user, password=self._password, timeout=settings.timeout)
         except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
             # Not chained: aiosmtplib's exception may quote a server reply that echoes the password.
-            raise self._redacted(smtp_error(exc, self.where, settings.timeout)) from None
+            error = smtp_error(exc, self.where, settings.timeout)
+            raise DeliveryError(self._redact(error.message), retryable=error.retryable,
+                                reply=error.reply and self._redact(error.reply)) from None
         # DATA answers 250 or raises; aiosmtplib passes on only the text after the code.
-        return f"250 {reply}", tuple(f"{address}: {response.code} {response.message}"
-                                     for address, response in refused.items())
+        return self._redact(f"250 {reply}"), tuple(self._redact(f"{address}: {response.code} {response.message}")
+                                                   for address, response in refused.items())
 
-    def _redacted(self, error: DeliveryError) -> DeliveryError:
-        if self._password:
-            error.message = error.message.replace(self._password, "********")
-            if error.reply:
-                error.reply = error.reply.replace(self._password, "********")
-        return error
+    def _redact(self, text: str) -> str:
+        return self._secrets.sub(_REDACTED, text) if self._secrets else text
 
     def __repr__(self) -> str:
         return f"<SmtpMailer {self.where} tls={self.settings.tls} user={self.settings.user}>"
+
+
+def _secrets(user: str | None, password: str | None) -> re.Pattern[str] | None:
+    """What a server reply may quote of a login: the password itself, and what AUTH PLAIN and AUTH LOGIN
+    send, as aiosmtplib encodes it (base64 padding optional, servers drop it); longest first, so a PLAIN
+    string goes whole."""
+    if not user or not password:
+        return None
+    encoded = [form.decode("ascii").rstrip("=") for form in (auth_plain_encode(user, password),
+                                                              *auth_login_encode(user, password))]
+    forms = [(password, re.escape(password)), *((form, re.escape(form) + "=*") for form in encoded)]
+    return re.compile("|".join(pattern for _, pattern in sorted(forms, key=lambda form: -len(form[0]))))
 
 
 def smtp_error(exc: BaseException, where: str, timeout: float) -> DeliveryError:
     """Map an exception of one aiosmtplib attempt to a ``DeliveryError`` (the only place that does).
 
     A 4xx reply, a timeout and a lost or refused connection are worth another attempt; a 5xx reply, an
-    untrusted certificate and a missing server feature (STARTTLS, AUTH) are not.
+    untrusted certificate and a missing server feature (STARTTLS, AUTH) are not. A refused login keeps only
+    the reply code and enhanced status code (``535 5.7.8``), never the server's text.
     """
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         refusals = exc.recipients
@@ -217,6 +235,9 @@ def smtp_error(exc: BaseException, where: str, timeout: float) -> DeliveryError:
                              retryable=any(_temporary(r.code) for r in refusals))
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         reply = f"{exc.code} {exc.message}"
+        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):  # the codes alone: the text may quote the AUTH line
+            status = _ENHANCED_STATUS.match(exc.message)
+            reply = f"{exc.code} {status.group()}" if status else str(exc.code)
         return DeliveryError(f"{where}: {_refusal(exc)}: {reply}", reply=reply, retryable=_temporary(exc.code))
     causes = list(_chain(exc))
     for cause in causes:

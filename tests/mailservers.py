@@ -6,12 +6,13 @@ Test modules import the fixtures they use from here (``from tests.mailservers im
 
 from __future__ import annotations
 
+import base64
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import trustme
@@ -21,6 +22,16 @@ from reportgen.local.mailsink import MailSink
 
 USER = "reports"
 PASSWORD = "Pa55-w0rd-that-must-never-show"
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def login_forms(password: str) -> tuple[str, ...]:
+    """What must never show of a login with ``USER`` and ``password``: the password, and the base64 that
+    AUTH PLAIN (``\\0user\\0password``) and AUTH LOGIN (user, then password) send on the wire."""
+    return password, b64(f"\0{USER}\0{password}"), b64(USER), b64(password)
 
 
 @dataclass(frozen=True)
@@ -46,34 +57,42 @@ def trust_test_ca(tls: LocalCA, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class Authenticator:
-    """aiosmtpd authenticator for ``USER``/``PASSWORD``; ``echo`` makes its refusal quote the password tried,
-    as a careless server might."""
+    """aiosmtpd authenticator for ``USER``/``PASSWORD``. ``echo`` makes its refusal quote, as careless
+    servers do, the password tried or the AUTH line the client sent (its base64: ``\\0user\\0password``
+    for PLAIN, the password for LOGIN)."""
 
-    def __init__(self, *, echo: bool = False) -> None:
+    def __init__(self, *, echo: Literal["password", "auth-line"] | None = None) -> None:
         self.echo = echo
 
     def __call__(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
                  auth_data: Any) -> AuthResult:
-        if isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-                USER.encode(), PASSWORD.encode()):
+        assert isinstance(auth_data, LoginPassword)
+        user, tried = auth_data.login.decode(), auth_data.password.decode()
+        if (user, tried) == (USER, PASSWORD):
             return AuthResult(success=True)
-        tried = auth_data.password.decode() if isinstance(auth_data, LoginPassword) else "?"
-        message = f"535 5.7.8 Authentication credentials invalid{f' for {tried!r}' if self.echo else ''}"
+        message = "535 5.7.8 Authentication credentials invalid"
+        if self.echo == "password":
+            message += f" for {tried!r}"
+        elif self.echo == "auth-line":
+            sent = f"\0{user}\0{tried}" if mechanism == "PLAIN" else tried
+            message += f" for AUTH {mechanism} {b64(sent)}"
         return AuthResult(success=False, handled=False, message=message)
 
 
 class FlakySink(MailSink):
-    """Answers DATA with ``451 4.3.0`` the first ``failures`` times, then keeps the message."""
+    """Answers DATA with ``reply`` (a ``451 4.3.0``) the first ``failures`` times, then keeps the message."""
 
-    def __init__(self, *args: Any, failures: int, **options: Any) -> None:
+    def __init__(self, *args: Any, failures: int, reply: str = "451 4.3.0 Temporary local problem, try again later",
+                 **options: Any) -> None:
         super().__init__(*args, **options)
         self.failures = failures
+        self.reply = reply
         self.data_commands = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.data_commands += 1
         if self.data_commands <= self.failures:
-            return "451 4.3.0 Temporary local problem, try again later"
+            return self.reply
         return await super().handle_DATA(server, session, envelope)
 
 

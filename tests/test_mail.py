@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from reportgen.mail import (
+    MAX_RECIPIENTS,
     MB,
     MailContent,
     base64_size,
@@ -19,8 +20,11 @@ from reportgen.mail import (
     check_address,
     check_header_text,
     check_template,
+    envelope_address,
+    envelope_recipients,
     fill_template,
     message_id,
+    message_size,
 )
 from reportgen.model import EmailDelivery
 
@@ -67,6 +71,55 @@ def test_bad_addresses_are_refused_with_a_reason(text: str, message: str) -> Non
     with pytest.raises(ValueError) as caught:
         check_address(text)
     assert message in str(caught.value)
+
+
+def domain(length: int) -> str:
+    """A valid domain name of ``length`` characters, in labels of at most 63."""
+    labels = ["d" * 62] * (length // 63) + ["d" * (length % 63 or 1)]
+    return ".".join(labels)[:length - 4] + ".com"
+
+
+LONGEST_WITH_NAME = "N" * (320 - len(" <a@example.com>")) + " <a@example.com>"
+LONGEST_ADDR_SPEC = "a" * 64 + "@" + domain(254 - 65)
+
+
+@pytest.mark.parametrize(("text", "length"), [(LONGEST_WITH_NAME, 320), ("a" * 64 + "@example.com", 76),
+                                            (LONGEST_ADDR_SPEC, 254)], ids=["with-name", "local-part", "addr-spec"])
+def test_addresses_as_long_as_allowed_pass(text: str, length: int) -> None:
+    assert len(text) == length and check_address(text) == text
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a@example.com" + "," * 100_000, "is 100013 characters long; an e-mail address with its name may have at most"),
+    ("N" + LONGEST_WITH_NAME, "is 321 characters long; an e-mail address with its name may have at most 320"),
+    ("a" * 65 + "@example.com", "has 65 characters before the @; at most 64 are allowed"),
+    (LONGEST_ADDR_SPEC + "m", "is 255 characters long without its name; at most 254 are allowed"),
+    ("a@" + domain(200) + "\r\nBcc: evil@example.com", "contains a line break or control character (U+000D"),
+    ("a@" + "ü" * 70 + ".example", "is not a domain name"),
+])
+def test_long_addresses_are_refused_and_quoted_short(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        check_address(text)
+    assert message in str(caught.value)
+    quoted = re.findall(r"'[^']*'", str(caught.value))
+    assert quoted and all(len(q) <= 62 and q.endswith("…'") for q in quoted), "at most 60 characters, then …"
+
+
+def test_envelope_address_is_the_bare_address_in_the_headers_form() -> None:
+    assert envelope_address(" Jörg Müller <jm@bücher.example> ") == "jm@xn--bcher-kva.example"
+    assert envelope_address('"a b"@example.com') == '"a b"@example.com'
+    with pytest.raises(ValueError, match="non-ASCII characters before the @"):
+        envelope_address("jörg@example.com")
+
+
+def test_envelope_recipients_are_counted_once_each_up_to_the_cap() -> None:
+    many = [f"r{n}@example.com" for n in range(MAX_RECIPIENTS)]
+    assert envelope_recipients(many + ["R0 <r0@example.com>", "x <r1@example.com>"]) == many
+    assert envelope_recipients(["a@bücher.example", "a@xn--bcher-kva.example"]) == ["a@xn--bcher-kva.example"]
+    with pytest.raises(ValueError) as caught:
+        envelope_recipients([*many, "one-more@example.com"])
+    assert str(caught.value) == ("the mail has 51 different recipients in to, cc and bcc together; at most 50 are "
+                                 "allowed (SES refuses more in one message): send it to a mailing list instead")
 
 
 @pytest.mark.parametrize("text", ["Daily report – {date}", "Tägliche Übersicht – 日本語", ""])
@@ -312,3 +365,14 @@ def test_small_sizes_read_in_kilobytes_and_a_local_copy_is_named_once() -> None:
     plain, _ = texts(build(report=report, limit=10 * 1024)[0])
     assert "The PDF is 26.7 KB as an attachment, over the 10 KB limit for attachments" in plain
     assert plain.count(path) == 1 and "Download it" not in plain
+
+
+def test_message_size_is_the_whole_message_on_the_wire() -> None:
+    built, _ = build_message(delivery(), SENDER, content(pdf=bytes(100_000)), max_attachment_bytes=10 * MB,
+                             date=SENT_AT, message_id=message_id("daily-ops", "2026-12-02", 1, SENDER))
+    wire = built.as_bytes(policy=email.policy.SMTP)
+    assert message_size(built) == len(wire) > base64_size(100_000)
+    plain = EmailMessage()  # a message of the default policy, whose lines end in LF, is measured in CRLF too
+    plain.set_content("one\ntwo\n")
+    lf = plain.as_bytes()
+    assert b"\r\n" not in lf and message_size(plain) == len(lf) + lf.count(b"\n")

@@ -1,7 +1,9 @@
 """A local SMTP server that accepts every message and keeps it: ``reportgen local mail``, and tests.
 
 Each message becomes an ``.eml`` file of its own, written atomically and never over another one, so a
-message that arrives twice shows up as two files: the point of the sink is to make duplicates visible.
+message that arrives twice shows up as two files: the point of the sink is to make duplicates visible. That
+holds for sinks in other processes writing to the same folder too: a file is written under a temporary name
+and then linked to its final name, which fails, rather than replace a file, when the name is taken.
 Files are named ``<YYYYMMDD-HHMMSS>-<n>-<label>.eml`` (UTC time of arrival, a running number, and the
 report and date from ``X-Reportgen-Report`` or else the Message-ID), so ``ls`` lists them in order.
 
@@ -14,8 +16,12 @@ from __future__ import annotations
 import asyncio
 import email.policy
 import logging
+import os
 import re
 import ssl
+import threading
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -37,6 +43,10 @@ log = logging.getLogger("reportgen.local.mail")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _LABEL_LENGTH = 80
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -66,20 +76,23 @@ class MailSink:
         assert len(sink.received) == 1
 
     ``port=0`` picks a free port. ``implicit_tls`` makes it speak TLS from the first byte (as on port 465);
-    other keyword arguments go to aiosmtpd's ``SMTP`` (``tls_context`` for STARTTLS, ``authenticator``,
-    ``auth_required``, …). Subclasses can override aiosmtpd's ``handle_*`` hooks.
+    ``clock`` gives the (aware) time of arrival that file names start with. Other keyword arguments go to
+    aiosmtpd's ``SMTP`` (``tls_context`` for STARTTLS, ``authenticator``, ``auth_required``, …).
+    Subclasses can override aiosmtpd's ``handle_*`` hooks.
     """
 
     def __init__(self, directory: Path | None = None, *, port: int = 0, implicit_tls: ssl.SSLContext | None = None,
-                 **smtp_options: Any) -> None:
+                 clock: Callable[[], datetime] = _utc_now, **smtp_options: Any) -> None:
         self.directory = directory
         self.port = port
         self.received: list[Received] = []
         self.connections = 0  # SMTP sessions opened, whatever became of them
         self._implicit_tls = implicit_tls
+        self._clock = clock
         self._smtp_options = {"hostname": "reportgen-local-mail", "data_size_limit": None, **smtp_options}
         self._server: asyncio.Server | None = None
         self._number = 0
+        self._numbering = threading.Lock()  # files are written in worker threads, several at a time
 
     @property
     def url(self) -> str:
@@ -133,14 +146,21 @@ class MailSink:
 
     def _write(self, data: bytes, label: str) -> Path:
         assert self.directory is not None
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        while True:  # the number runs on past files a previous run left, so nothing is overwritten
-            self._number += 1
-            path = self.directory / f"{stamp}-{self._number}-{label}.eml"
-            if not path.exists():
-                break
-        write_atomic(path, data)
-        return path
+        stamp = self._clock().astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+        incoming = self.directory / f".incoming-{uuid.uuid4().hex}.eml"
+        write_atomic(incoming, data)
+        try:
+            while True:  # the number runs on past names taken, by a previous run or by another sink right now
+                with self._numbering:
+                    self._number += 1
+                    path = self.directory / f"{stamp}-{self._number}-{label}.eml"
+                try:
+                    os.link(incoming, path)  # unlike a rename, never replaces a file
+                except FileExistsError:
+                    continue
+                return path
+        finally:
+            incoming.unlink()
 
     def __repr__(self) -> str:
         return f"<MailSink {self.url} received={len(self.received)}>"

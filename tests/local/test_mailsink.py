@@ -9,7 +9,9 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -125,6 +127,38 @@ async def test_in_process_sink_keeps_envelopes_and_names_files_without_overwriti
     async with MailSink(tmp_path) as again:  # a new run in the same second numbers past the files there
         await aiosmtplib.send(message(), hostname="127.0.0.1", port=again.port)
     assert len(list(tmp_path.iterdir())) == 3
+
+
+@pytest.mark.parametrize("sinks", [2, 1], ids=["two-sinks-one-folder", "one-sink-two-connections"])
+async def test_messages_written_in_the_same_second_never_overwrite_each_other(tmp_path: Path, sinks: int) -> None:
+    rounds, arrived = 5, datetime(2026, 12, 3, 6, 0, 5, tzinfo=UTC)
+    together = threading.Barrier(2, timeout=10)
+
+    def same_second() -> datetime:
+        together.wait()  # both writer threads name their file at the same moment, in the same second
+        return arrived
+
+    started = [MailSink(tmp_path, clock=same_second) for _ in range(sinks)]
+    for sink in started:
+        await sink.start()
+    try:
+        for n in range(rounds):
+            await asyncio.gather(*(aiosmtplib.send(message(X_Copy=f"round {n} copy {copy}"), hostname="127.0.0.1",
+                                                   port=started[copy % sinks].port, timeout=10) for copy in range(2)))
+    finally:
+        for sink in started:
+            await sink.stop()
+    files = sorted(tmp_path.iterdir())
+    assert [path.name for path in files] == sorted(f"20261203-060005-{n}-message.eml" for n in range(1, 2 * rounds + 1))
+    copies = {email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["X-Copy"] for path in files}
+    assert copies == {f"round {n} copy {copy}" for n in range(rounds) for copy in range(2)}
+
+
+async def test_file_names_carry_the_utc_time_of_arrival(tmp_path: Path) -> None:
+    berlin = timezone(timedelta(hours=1))
+    async with MailSink(tmp_path, clock=lambda: datetime(2026, 12, 3, 7, 0, 5, tzinfo=berlin)) as sink:
+        await aiosmtplib.send(message(), hostname="127.0.0.1", port=sink.port)
+    assert [path.name for path in tmp_path.iterdir()] == ["20261203-060005-1-message.eml"]
 
 
 async def test_a_taken_port_is_a_setup_error() -> None:
