@@ -31,6 +31,7 @@ from reportgen.config import (
 from reportgen.errors import ReportgenError, SpecError, UsageError
 from reportgen.jobs import Job, Shard, dates_for, select_jobs, shard_jobs
 from reportgen.model import (
+    REPORT_ID,
     ArchiveSettings,
     EmailSettings,
     ReportPlan,
@@ -163,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--archive", type=_archive_url, metavar="DIR|s3://BUCKET/PREFIX",
                              help="the archive itself")
         if name == "list":
-            command.add_argument("--report", metavar="ID", help="only this report")
+            command.add_argument("--report", type=_report_id, metavar="ID", help="only this report")
         command.set_defaults(handler=handler)
 
     commands.add_parser("local", help="the local CloudWatch stand-in and mail sink (reportgen local --help)")
@@ -175,6 +176,12 @@ def _report_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def _report_id(text: str) -> str:
+    if REPORT_ID.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a report id (lowercase letters, digits and '-')")
+    return text
 
 
 def _archive_url(text: str) -> str:
@@ -271,8 +278,14 @@ def _run(options: argparse.Namespace) -> int:
         for day in dates(spec):
             make_plan(spec, day, now)
     config = None if options.no_deliver else _site_config(options)
+    if config is not None and options.local_mail is not None and options.archive is None:
+        # A rehearsal: its records must not tell the real nightly run that a report was already mailed.
+        config = SiteConfig(config.path, ArchiveSettings(url=local_folder(str(options.out / "archive")),
+                                                         keep_daily_days=config.archive.keep_daily_days),
+                            config.email)
     if config is not None and options.local_mail is None:
         check_specs_against(config, specs)
+        _check_password(config, specs)
     _output_folder(options.out)
     # botocore logs some failures (an expired SSO login) with a traceback; reportgen reports them itself.
     for name in ("botocore", "aiobotocore"):
@@ -303,6 +316,16 @@ def _run(options: argparse.Namespace) -> int:
     if nightly.undelivered:
         return EXIT_UNDELIVERED
     return EXIT_PARTIAL if nightly.failed_widgets else EXIT_OK
+
+
+def _check_password(config: SiteConfig, specs: list[ReportSpec]) -> None:
+    """A password variable that is not set fails the run before anything is rendered, not at the first mail."""
+    smtp = config.email.smtp if config.email is not None and config.email.transport == "smtp" else None
+    if smtp is None or smtp.password_env is None or not any(spec.deliver.email for spec in specs):
+        return
+    if not os.environ.get(smtp.password_env):
+        raise UsageError(f"the SMTP password is to come from the environment variable {smtp.password_env} "
+                         f"({config.path}), which is not set")
 
 
 def _signals() -> None:
@@ -359,7 +382,7 @@ async def _nightly(specs: list[ReportSpec], dates: Callable[[ReportSpec], list[d
                                             catch_up_days=0 if options.first else options.catch_up,
                                             delivered=delivered)
         if options.shard is not None:
-            jobs = shard_jobs(jobs, options.shard)
+            jobs = shard_jobs(jobs, options.shard, specs)
         email = config.email
         if options.local_mail is not None and any(job.spec.deliver.email for job in jobs):
             port = await stack.enter_async_context(local_mail_sink(str(options.local_mail)))
@@ -367,7 +390,8 @@ async def _nightly(specs: list[ReportSpec], dates: Callable[[ReportSpec], list[d
                                   smtp=SmtpSettings(host="127.0.0.1", port=port, tls="none"),
                                   max_attachment_mb=email.max_attachment_mb if email else 10.0)
         delivery = DeliveryOptions(keep_daily_days=config.archive.keep_daily_days, email=email,
-                                   resend=options.resend, scheduled=options.due)
+                                   resend=options.resend, scheduled=options.due,
+                                   transport_label="local" if options.local_mail is not None else None)
         render = await stack.enter_async_context(_renderer(options, policy, progress, now))
         return await run_nightly(jobs, delivery, archive=archive, render=render, progress=progress, now=now,
                                  today=lambda spec: options.date or default_report_date(spec.timezone, now))
@@ -395,7 +419,7 @@ def _archive_list(options: argparse.Namespace) -> int:
     width = max((len(entry.report) for entry in entries), default=0)
     for entry in entries:
         kind = "snapshot" if entry.snapshot else "daily"
-        size = f"{entry.bytes / 1024:,.0f} KB" if entry.location else "no PDF"
+        size = f"{entry.bytes / 1024:,.0f} KB" if entry.location else "pruned" if entry.pruned else "no PDF"
         failed = f", {entry.widgets_failed} widgets failed" if entry.widgets_failed else ""
         print(f"{entry.report:<{width}}  {entry.date}  {kind:<8}  {size:>9}  {entry.mail}{failed}  "
               f"{entry.location or ''}".rstrip())

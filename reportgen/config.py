@@ -7,6 +7,7 @@ environment variable that holds it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from reportgen.model import (
     SiteConfig,
     SmtpSettings,
 )
-from reportgen.schema import Context, KeyPath, Schema, choice, integer, label, number, pattern, string
+from reportgen.schema import Context, KeyPath, Schema, choice, integer, label, number, parsed_by, pattern, string
 from reportgen.spec import SITE_CONFIG_STEM, read_yaml
 from reportgen.specschema import address
 
@@ -39,21 +40,20 @@ def _positive(ctx: Context, value: Any, path: KeyPath) -> None:
 def check_archive_url(value: str) -> str:
     """A folder or ``s3://bucket[/prefix]``; ``ValueError`` saying what is wrong otherwise."""
     if value.startswith("s3://"):
-        if _S3_URL.fullmatch(value) is None:
+        match = _S3_URL.fullmatch(value)
+        if match is None:
             raise ValueError(f"must be s3://BUCKET or s3://BUCKET/PREFIX with a valid bucket name, not `{value}`")
+        from reportgen.archive import check_s3_prefix  # here: the archive module brings the AWS stack
+
+        try:
+            check_s3_prefix(match["prefix"] or "")
+        except ValueError:  # keys are the prefix and more: `..` or `//` in it would put them elsewhere
+            raise ValueError(f"must have a prefix without empty, `.` or `..` parts, not `{value}`") from None
     elif "://" in value:
         raise ValueError(f"must be a folder or s3://bucket/prefix, not `{value}`")
     elif not value.strip():
         raise ValueError("must name a folder or s3://bucket/prefix")
     return value
-
-
-def _archive_url(ctx: Context, value: Any, path: KeyPath) -> None:
-    string(ctx, value, path)
-    try:
-        check_archive_url(value)
-    except ValueError as exc:
-        ctx.fail(f"`url` {exc}", path)
 
 
 _NO_PASSWORD = ("a password never goes in a file: put it in an environment variable and name that variable "
@@ -78,7 +78,7 @@ SITE = Schema("reportgen.yaml", {
         "attempts": integer(1, 20),
     }, required=("from",)),
     "archive": Schema("archive", {
-        "url": _archive_url,
+        "url": parsed_by(check_archive_url),
         "keep_daily_days": integer(1, 36_500),
         "region": _REGION,
         "profile": string,
@@ -117,6 +117,9 @@ def load_site_config(path: Path | None, *, default_archive: Path) -> SiteConfig:
         if smtp is not None and "user" in smtp and "password_env" not in smtp:
             ctx.fail("`user` needs `password_env`, the environment variable that holds its password",
                      ("email", "smtp", "user"))
+        if smtp is not None and "user" in smtp and smtp.get("tls") == "none" and not _loopback(smtp["host"]):
+            ctx.fail(f"`tls: none` would send the password to {smtp['host']} in clear text; use starttls or "
+                     "implicit (only a server on this machine may go without)", ("email", "smtp", "tls"))
         limit = email.get("max_attachment_mb", EmailSettings.max_attachment_mb)
         if transport == "ses" and limit > SES_MAX_MESSAGE_MB:
             ctx.fail(f"`max_attachment_mb` is {limit}, but SES takes messages of at most {SES_MAX_MESSAGE_MB} MB",
@@ -135,6 +138,13 @@ def load_site_config(path: Path | None, *, default_archive: Path) -> SiteConfig:
     else:
         archive["url"] = local_folder(archive["url"])
     return SiteConfig(path=path, archive=ArchiveSettings(**archive), email=settings)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def local_folder(url: str, *, base: Path | None = None) -> str:

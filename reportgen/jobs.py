@@ -9,6 +9,7 @@ asked for more than its rate: an account whose work is spread over several shard
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -84,37 +85,42 @@ async def select_jobs(
     return jobs
 
 
-def shard_jobs(jobs: Sequence[Job], shard: Shard) -> list[Job]:
-    """This shard's part of ``jobs``: the same answer on every worker, computed from the jobs alone.
+def shard_jobs(jobs: Sequence[Job], shard: Shard, specs: Sequence[ReportSpec]) -> list[Job]:
+    """This shard's part of ``jobs``: the same answer on every worker, decided by the specs alone.
 
-    With at least as many accounts as shards, each account goes whole to one shard (the busiest accounts first,
-    each to the least loaded shard). With fewer, each account gets a block of shards of its own, its jobs dealt
-    round-robin over them and its rate divided by their number, so together they never exceed it.
+    The specs, not the jobs, decide who does what: jobs depend on what each worker found in the archive when
+    it started (catch-up), which may differ from worker to worker; the specs do not. With at least as many
+    accounts as shards, each account goes whole to one shard (the busiest accounts first, by widgets, each to
+    the least loaded shard). With fewer, each account gets a block of shards of its own, its report dates
+    spread over them by a hash, and its rate divided by their number, so together they never exceed it.
     """
     if shard.count == 1:
         return list(jobs)
-    groups: dict[ClientKey, list[Job]] = defaultdict(list)
-    for job in jobs:
-        groups[ClientKey.of(job.spec.aws)].append(job)
-    weight = {key: sum(job.spec.widget_count for job in group) for key, group in groups.items()}
-    keys = sorted(groups, key=lambda key: (-weight[key], str(key)))
-    mine: list[Job] = []
+    weight: dict[ClientKey, int] = defaultdict(int)
+    for spec in specs:
+        weight[ClientKey.of(spec.aws)] += spec.widget_count
+    keys = sorted(weight, key=lambda key: (-weight[key], str(key)))
+    blocks: dict[ClientKey, range] = {}  # the shards (0-based) that share each account
     if len(keys) >= shard.count:
         loads = [0] * shard.count
         for key in keys:
             owner = loads.index(min(loads))
             loads[owner] += weight[key]
-            if owner == shard.index - 1:
-                mine.extend(groups[key])
-        return mine
-    base, extra = divmod(shard.count, len(keys))
-    start = 0
-    for position, key in enumerate(keys):
-        size = base + (position < extra)
-        if start <= shard.index - 1 < start + size:
-            for n, job in enumerate(groups[key]):
-                if n % size == shard.index - 1 - start:
-                    aws = replace(job.spec.aws, rate_limit=job.spec.aws.rate_limit / size)
-                    mine.append(replace(job, spec=replace(job.spec, aws=aws)))
-        start += size
+            blocks[key] = range(owner, owner + 1)
+    else:
+        base, extra = divmod(shard.count, len(keys))
+        start = 0
+        for position, key in enumerate(keys):
+            size = base + (position < extra)
+            blocks[key] = range(start, start + size)
+            start += size
+    mine: list[Job] = []
+    for job in jobs:
+        block = blocks[ClientKey.of(job.spec.aws)]
+        # crc32, not hash(): the same on every worker, whatever PYTHONHASHSEED is.
+        if block[zlib.crc32(job.name.encode()) % len(block)] == shard.index - 1:
+            if len(block) > 1:
+                job = replace(job, spec=replace(job.spec, aws=replace(job.spec.aws,
+                                                                      rate_limit=job.spec.aws.rate_limit / len(block))))
+            mine.append(job)
     return mine

@@ -6,6 +6,7 @@ so a plan and its results can be handed to a worker process that builds the PDF.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,6 +21,8 @@ MIN_WIDGET_PIXELS, MAX_WIDGET_PIXELS = 1, 2000
 DEFAULT_WIDGET_WIDTH, DEFAULT_WIDGET_HEIGHT = 600, 400
 DEFAULT_RATE_LIMIT = 20.0  # GetMetricWidgetImage requests per second, per account and region
 DEFAULT_PERIOD = 300       # seconds per datapoint when a widget or metric sets none
+# A report id names files, archive keys and mail headers: nothing in it can escape a folder or a header.
+REPORT_ID = re.compile(r"[a-z][a-z0-9-]{0,63}")
 MB = 1024 * 1024           # what "MB" means in mail sizes and in `max_attachment_mb`
 SES_MAX_MESSAGE_MB = 40    # SES v2 takes raw messages of at most 40 MB, attachments (base64) included
 

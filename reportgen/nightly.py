@@ -23,19 +23,25 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from email.utils import parseaddr
+from email.message import EmailMessage
 
 from reportgen import __version__
 from reportgen.archive import Archive, ArchiveError
+from reportgen.errors import ReportgenError
 from reportgen.jobs import Job
-from reportgen.mail import MailContent, build_message, message_id
+from reportgen.mail import MailContent, build_message, message_id, message_size
 from reportgen.mailer import DeliveryError, Mailer, open_mailer
 from reportgen.manifest import FAILED, SENDING, SENT, MailRecord, Manifest
-from reportgen.model import MB, EmailSettings, ReportPlan, ReportSpec, TimeWindow
+from reportgen.model import MB, SES_MAX_MESSAGE_MB, EmailDelivery, EmailSettings, ReportPlan, ReportSpec, TimeWindow
 from reportgen.pipeline import ReportOutcome, RunSummary
 from reportgen.plan import make_plan
 from reportgen.progress import Progress
+from reportgen.retry import backoff
 from reportgen.schedule import next_due
+
+# The record that a mail went out is written with a few tries: without it, the next run would mail again.
+RECORD_ATTEMPTS = 4
+RECORD_RETRY_DELAY = 0.5  # seconds before the first retry, doubling
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class JobOutcome:
 class NightlySummary:
     outcomes: list[JobOutcome]
     render: RunSummary | None
+    problems: list[str] = field(default_factory=list)  # the archive's upkeep (snapshots, retention) that failed
 
     @property
     def unwritten(self) -> int:
@@ -71,7 +78,7 @@ class NightlySummary:
 
     @property
     def undelivered(self) -> int:
-        return sum(bool(o.problems) for o in self.outcomes)
+        return sum(bool(o.problems) for o in self.outcomes) + len(self.problems)
 
     @property
     def failed_widgets(self) -> int:
@@ -122,11 +129,18 @@ async def run_nightly(
     ``today(spec)`` is the date retention and snapshots count from for each report.
     """
     async with _mailer(jobs, options) as mailer:
-        previous = {job.key: await _previous(archive, job, progress) for job in jobs}
+        previous: dict[tuple[str, date], Manifest | None] = {}
         render_jobs: list[Job] = []
         outcomes: dict[tuple[str, date], JobOutcome] = {}
         for job in jobs:
-            manifest = previous[job.key]
+            try:
+                manifest = previous[job.key] = await archive.read_manifest(job.spec.id, job.day)
+            except ArchiveError as exc:
+                # Without its record nobody can tell whether this report was mailed: leave it to a person.
+                outcomes[job.key] = JobOutcome(job, "not done", problems=[f"its record cannot be read: {exc}"])
+                progress.warn(f"{job.name}: not made or mailed, since its record cannot be read ({exc}); "
+                              "repair or remove that file and run again")
+                continue
             if options.scheduled and manifest is not None and not options.resend and _complete(job.spec, manifest):
                 progress.note(f"{job.name}: already delivered ({_mail_state(manifest)}); nothing to do")
                 outcomes[job.key] = JobOutcome(job, "skipped", manifest)
@@ -156,34 +170,36 @@ async def run_nightly(
                 if pdf is not None:
                     group.create_task(deliver.guarded(outcomes[job.key], deliver.redeliver(outcomes[job.key], pdf)))
         specs = {job.spec.id: job.spec for job in jobs}
+        problems: list[str] = []
         for report, spec in specs.items():
             if spec.deliver.archive:
                 mine = [o for o in outcomes.values() if o.job.spec.id == report]
-                await _snapshots_and_retention(archive, spec, mine, today(spec), options.keep_daily_days, progress,
-                                               now)
-    return NightlySummary([outcomes[job.key] for job in jobs], summary)
+                problems += await _snapshots_and_retention(archive, spec, mine, today(spec), options.keep_daily_days,
+                                                           progress, now)
+    return NightlySummary([outcomes[job.key] for job in jobs], summary, problems)
 
 
 @contextlib.asynccontextmanager
-async def _mailer(jobs: Sequence[Job], options: DeliveryOptions) -> AsyncIterator[Mailer | None]:
+async def _mailer(jobs: Sequence[Job], options: DeliveryOptions) -> AsyncIterator[Mailer | ReportgenError | None]:
+    """The run's mailer; or, if it cannot be had (an SES profile that does not exist), why: the reports are
+    still made and archived, and their mails recorded as failed, so that the next run sends them."""
     if options.email is None or not any(job.spec.deliver.email for job in jobs):
         yield None
         return
-    async with open_mailer(options.email) as mailer:
+    stack = contextlib.AsyncExitStack()
+    try:
+        mailer = await stack.enter_async_context(open_mailer(options.email))
+    except ReportgenError as exc:
+        yield exc
+        return
+    async with stack:
         yield mailer
 
 
-async def _previous(archive: Archive, job: Job, progress: Progress) -> Manifest | None:
-    try:
-        return await archive.read_manifest(job.spec.id, job.day)
-    except ArchiveError as exc:  # an unreadable record: make the report anew, and say so
-        progress.warn(f"{job.name}: {exc}; making the report again")
-        return None
-
-
 def _complete(spec: ReportSpec, manifest: Manifest) -> bool:
-    """Whether the archive records this report and date as made, kept and mailed as its spec asks."""
-    if manifest.file is None or (spec.deliver.archive and not manifest.archived):
+    """Whether the archive records this report and date as made, kept (until retention pruned it) and mailed as
+    its spec asks."""
+    if not manifest.made or (spec.deliver.archive and not manifest.archived and manifest.pruned is None):
         return False
     return spec.deliver.email is None or manifest.mailed
 
@@ -208,8 +224,8 @@ async def _archived_pdf(archive: Archive, outcome: JobOutcome, progress: Progres
 class _Deliverer:
     """Archives a report and mails it, recording each step in its manifest."""
 
-    def __init__(self, archive: Archive, mailer: Mailer | None, options: DeliveryOptions, progress: Progress,
-                 now: datetime) -> None:
+    def __init__(self, archive: Archive, mailer: Mailer | ReportgenError | None, options: DeliveryOptions,
+                 progress: Progress, now: datetime) -> None:
         self.archive = archive
         self.mailer = mailer
         self.options = options
@@ -275,10 +291,13 @@ class _Deliverer:
                             period["timezone"])
         await self._mail(result, pdf, None, window)
 
-    async def _record(self, result: JobOutcome) -> bool:
+    async def _record(self, result: JobOutcome, *, attempts: int = 1) -> bool:
         assert result.manifest is not None
         try:
-            await self.archive.write_manifest(result.manifest)
+            async for attempt in backoff(attempts=attempts, base_delay=RECORD_RETRY_DELAY, max_delay=5.0,
+                                         retryable=lambda exc: isinstance(exc, ArchiveError)):
+                with attempt:
+                    await self.archive.write_manifest(result.manifest)
         except ArchiveError as exc:
             result.problems.append(f"the manifest could not be written: {exc}")
             self.progress.warn(f"{result.job.name}: the manifest could not be written: {exc}")
@@ -300,6 +319,7 @@ class _Deliverer:
             return
         assert self.mailer is not None and self.options.email is not None
         settings = self.options.email
+        transport = self.options.transport_label or settings.transport
         last = manifest.emails[-1] if manifest.emails else None
         if last is not None and last.status != SENT and not self.options.resend:
             mid = last.message_id  # the same message, tried again: clients that got it already see one
@@ -314,25 +334,29 @@ class _Deliverer:
             archive_location=manifest.archive_url, archive_link=link, pdf_name=manifest.file or "", pdf=pdf,
             first_chart=first_chart if delivery.inline_chart else None,
         )
-        message, attached = build_message(delivery, settings.sender, content, message_id=mid,
-                                          max_attachment_bytes=int(settings.max_attachment_mb * MB),
-                                          date=datetime.now(UTC))
-        record = MailRecord(message_id=mid, transport=self.options.transport_label or settings.transport,
-                            to=delivery.to, cc=delivery.cc, bcc=delivery.bcc, status=SENDING, time=_stamp(),
-                            attached=attached, resend=self.options.resend and last is not None,
-                            pdf_sha256=manifest.sha256)
-        result.manifest = manifest.with_mail(record)
-        if not await self._record(result):
-            result.problems.append("not mailed, so that a rerun cannot mail it twice")
-            return
+        message, attached = self._message(delivery, content, mid)
+        record = MailRecord(message_id=mid, transport=transport, to=delivery.to, cc=delivery.cc, bcc=delivery.bcc,
+                            status=SENDING, time=_stamp(), attached=attached,
+                            resend=self.options.resend and last is not None, pdf_sha256=manifest.sha256)
         started = time.monotonic()
-        try:
-            receipt = await self.mailer.send(message, [parseaddr(a)[1] for a in delivery.recipients])
-        except DeliveryError as exc:
-            record = replace(record, status=FAILED, error=str(exc), reply=exc.reply, attempts=exc.attempts,
-                             time=_stamp())
-            result.problems.append(f"mail failed: {exc}")
-            self.progress.warn(f"{job.name}: mail failed: {exc}; the PDF is kept and the next run sends it")
+        failure = self._unsendable(attached, link)  # recorded as failed, unsent, so the next run tries again
+        receipt = None
+        if failure is None:
+            result.manifest = manifest.with_mail(record)  # "sending": a rerun from here resends this Message-ID
+            if not await self._record(result):
+                result.problems.append("not mailed, so that a rerun cannot mail it twice")
+                return
+            assert self.mailer is not None and not isinstance(self.mailer, ReportgenError)
+            try:
+                receipt = await self.mailer.send(message, list(delivery.recipients))
+            except DeliveryError as exc:
+                failure = exc
+        if receipt is None:
+            assert failure is not None
+            record = replace(record, status=FAILED, error=str(failure), reply=failure.reply,
+                             attempts=failure.attempts, time=_stamp())
+            result.problems.append(f"mail failed: {failure}")
+            self.progress.warn(f"{job.name}: mail failed: {failure}; the PDF is kept and the next run sends it")
         else:
             record = replace(record, status=SENT, reply=receipt.reply, attempts=receipt.attempts, time=_stamp(),
                              refused=receipt.refused)
@@ -341,14 +365,39 @@ class _Deliverer:
                 refused = ", ".join(receipt.refused)
                 result.problems.append(f"the mail server refused {refused}")
                 self.progress.warn(f"{job.name}: the mail server refused {refused}; the others got the report")
+        assert result.manifest is not None
         manifest = result.manifest.with_mail(record)
         result.manifest = replace(manifest, timings={**manifest.timings,
                                                      "mail_s": round(time.monotonic() - started, 3)})
-        await self._record(result)  # first: the shorter the time between the server's yes and this, the better
+        # First, and tried harder: the shorter the time between the server's yes and this record, the better.
+        await self._record(result, attempts=RECORD_ATTEMPTS)
         if result.mailed:
             note = "" if attached else " (PDF linked, too large to attach)"
             self.progress.note(f"{job.name}: mailed to {len(delivery.recipients)} recipient"
                                f"{'s' if len(delivery.recipients) != 1 else ''}{note}, {mid}")
+
+    def _message(self, delivery: EmailDelivery, content: MailContent, mid: str) -> tuple[EmailMessage, bool]:
+        """The message, with the PDF attached if it fits, and if the whole message fits the transport."""
+        assert self.options.email is not None
+        settings = self.options.email
+        message, attached = build_message(delivery, settings.sender, content, message_id=mid,
+                                          max_attachment_bytes=int(settings.max_attachment_mb * MB),
+                                          date=datetime.now(UTC))
+        if attached and settings.transport == "ses" and message_size(message) > SES_MAX_MESSAGE_MB * MB:
+            # The text, the HTML and an inline chart come on top of the attachment: link the PDF instead.
+            message, attached = build_message(delivery, settings.sender, content, message_id=mid,
+                                              max_attachment_bytes=0, date=datetime.now(UTC))
+        return message, attached
+
+    def _unsendable(self, attached: bool, link: str | None) -> DeliveryError | None:
+        """Why this mail must not go out now, though the mail server may be fine."""
+        if isinstance(self.mailer, ReportgenError):
+            return DeliveryError(f"no mail could be sent: {self.mailer}", retryable=True)
+        if not attached and link is None:
+            # Sent, it would say "not attached, not archived" and count as delivered: nobody would get the PDF.
+            return DeliveryError("the PDF is too large to attach and could not be archived to link to",
+                                 retryable=True)
+        return None
 
 
 def _stamp() -> str:
@@ -356,8 +405,9 @@ def _stamp() -> str:
 
 
 async def _snapshots_and_retention(archive: Archive, spec: ReportSpec, outcomes: list[JobOutcome], today: date,
-                                   keep_daily_days: int, progress: Progress, now: datetime) -> None:
-    """Snapshot months that are over, and a month whose last due date was just archived; prune old dailies."""
+                                   keep_daily_days: int, progress: Progress, now: datetime) -> list[str]:
+    """Snapshot months that are over, and a month whose last due date was just archived; prune old dailies.
+    Returns what failed."""
     try:
         months = {(o.job.day.year, o.job.day.month) for o in outcomes
                   if o.manifest is not None and o.manifest.archive_url and _last_in_month(spec, o.job.day)}
@@ -369,6 +419,8 @@ async def _snapshots_and_retention(archive: Archive, spec: ReportSpec, outcomes:
             progress.note(f"{spec.id}: pruned {len(pruned)} files older than {keep_daily_days} days")
     except ArchiveError as exc:
         progress.warn(f"{spec.id}: snapshots and retention: {exc}")
+        return [f"{spec.id}: snapshots and retention: {exc}"]
+    return []
 
 
 def _last_in_month(spec: ReportSpec, day: date) -> bool:

@@ -190,3 +190,18 @@ def either(first: Check, second: Check, test: Callable[[Any], bool]) -> Check:
     def check(ctx: Context, value: Any, path: KeyPath) -> None:
         (first if test(value) else second)(ctx, value, path)
     return check
+
+
+def parsed_by(parse: Callable[[Any], object], *, text: bool = True, named: bool = True) -> Check:
+    """A check made of a function that raises ``ValueError`` with a message, such as a parser.
+
+    ``text``: the value must be a string first; ``named``: the message is prefixed with the key's name.
+    """
+    def check(ctx: Context, value: Any, path: KeyPath) -> None:
+        if text:
+            string(ctx, value, path)
+        try:
+            parse(value)
+        except ValueError as exc:
+            ctx.fail(f"`{label(path)}`: {exc}" if named else str(exc), path)
+    return check

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from reportgen.errors import SpecError
+from reportgen.mail import envelope_recipients
 from reportgen.model import (
     MAX_WIDGET_JSON_BYTES,
     AwsTarget,
@@ -148,6 +149,10 @@ def _delivery(ctx: Context, deliver: Mapping[str, Any]) -> Delivery:
 
     if not addresses("to"):
         ctx.fail("`to` needs at least one address", ("deliver", "email", "to"))
+    try:
+        envelope_recipients(addresses("to") + addresses("cc") + addresses("bcc"))
+    except ValueError as exc:  # too many: SES refuses more than 50, and a long list belongs in a mailing list
+        ctx.fail(f"to, cc and bcc: {exc}", ("deliver", "email"))
     extra = {key: email[key] for key in ("subject", "body", "inline_chart") if key in email}
     return Delivery(
         email=EmailDelivery(to=addresses("to"), cc=addresses("cc"), bcc=addresses("bcc"),

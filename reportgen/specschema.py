@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from reportgen.mail import check_address, check_header_text, check_template
-from reportgen.model import MAX_METRICS_PER_WIDGET, MAX_WIDGET_PIXELS, MIN_WIDGET_PIXELS, valid_period
+from reportgen.model import MAX_METRICS_PER_WIDGET, MAX_WIDGET_PIXELS, MIN_WIDGET_PIXELS, REPORT_ID, valid_period
 from reportgen.periods import PERIOD_KEYWORDS, parse_time_expression
 from reportgen.schedule import parse_schedule
 from reportgen.schema import (
@@ -31,6 +31,7 @@ from reportgen.schema import (
     label,
     list_of,
     number,
+    parsed_by,
     pattern,
     string,
 )
@@ -209,20 +210,8 @@ def _period(ctx: Context, value: Any, path: KeyPath) -> None:
         expect(ctx, value, path, False, "a period keyword or a {start: …, end: …} mapping")
 
 
-def _schedule(ctx: Context, value: Any, path: KeyPath) -> None:
-    try:
-        parse_schedule(value)
-    except ValueError as exc:
-        ctx.fail(str(exc), path)
-
-
-def address(ctx: Context, value: Any, path: KeyPath) -> None:
-    """One mail address, ``ops@example.com`` or ``Ops <ops@example.com>``; never a header injection."""
-    string(ctx, value, path)
-    try:
-        check_address(value)
-    except ValueError as exc:
-        ctx.fail(f"`{label(path)}`: {exc}", path)
+# One mail address, ``ops@example.com`` or ``Ops <ops@example.com>``; never a header injection.
+address = parsed_by(check_address)
 
 
 def _addresses(ctx: Context, value: Any, path: KeyPath) -> None:
@@ -233,13 +222,20 @@ def _addresses(ctx: Context, value: Any, path: KeyPath) -> None:
         address(ctx, value, path)
 
 
-def _template(*, header: bool) -> Check:
+MAX_TITLE = 200    # characters of a report title or mail subject: a subject line, not a page
+MAX_BODY = 10_000  # characters of a mail's own paragraph, before its placeholders are filled
+
+def _text(max_length: int, *, one_line: bool, template: bool = False) -> Check:
+    """Text that may reach a mail: a header must be one line, and nothing may grow a message without bound."""
     def check(ctx: Context, value: Any, path: KeyPath) -> None:
         string(ctx, value, path)
+        if len(value) > max_length:
+            ctx.fail(f"`{label(path)}` is {len(value):,} characters long; at most {max_length:,} are taken", path)
         try:
-            if header:
+            if one_line:
                 check_header_text(value, f"`{label(path)}`")
-            check_template(value, f"`{label(path)}`")
+            if template:
+                check_template(value, f"`{label(path)}`")
         except ValueError as exc:
             ctx.fail(str(exc), path)
     return check
@@ -249,15 +245,15 @@ _EMAIL_DELIVERY = Schema("e-mail delivery", {
     "to": _addresses,
     "cc": _addresses,
     "bcc": _addresses,
-    "subject": _template(header=True),
-    "body": _template(header=False),
+    "subject": _text(MAX_TITLE, one_line=True, template=True),
+    "body": _text(MAX_BODY, one_line=False, template=True),
     "inline_chart": boolean,
 }, required=("to",))
 
 SPEC = Schema("report spec", {
-    "report": pattern(r"[a-z][a-z0-9-]{0,63}",
+    "report": pattern(REPORT_ID.pattern,
                       "1-64 lowercase letters, digits and '-', starting with a letter (it names the PDF)"),
-    "title": string,
+    "title": _text(MAX_TITLE, one_line=True),
     "description": string,
     "timezone": _timezone_name,
     "period": _period,
@@ -267,7 +263,7 @@ SPEC = Schema("report spec", {
         "orientation": choice("landscape", "portrait"),
         "columns": integer(1, 4),
     }),
-    "schedule": _schedule,
+    "schedule": parsed_by(parse_schedule, text=False, named=False),
     "deliver": Schema("deliver", {"email": _EMAIL_DELIVERY, "archive": boolean}),
     "defaults": WIDGET.refusing(file="a `file:` belongs to one widget, not to the defaults"),
     "sections": list_of(Schema("section", {

@@ -81,6 +81,9 @@ def test_an_s3_archive_url_is_kept_as_written(tmp_path: Path) -> None:
     ("  keep_daily_days: 20\n", "  keep_dayly_days: 20\n", "did you mean `keep_daily_days`?", 12),
     ("  transport: smtp\n  smtp:\n", "  transport: smtp\n  smpt:\n", "did you mean `smtp`?", 4),
     ("  transport: smtp\n", "  transport: ses\n  max_attachment_mb: 50\n", "SES takes messages of at most 40 MB", 4),
+    ("    tls: starttls\n", "    tls: none\n", "would send the password to smtp.example.com in clear text", 7),
+    ("  url: archive\n", "  url: s3://reports-archive/team-a/../team-b\n", "without empty, `.` or `..` parts", 11),
+    ("  url: archive\n", "  url: s3://reports-archive/a//b\n", "without empty, `.` or `..` parts", 11),
 ])
 def test_site_errors_name_the_line_and_the_key(tmp_path: Path, old: str, new: str, fragment: str, line: int) -> None:
     assert old in SITE
@@ -90,6 +93,12 @@ def test_site_errors_name_the_line_and_the_key(tmp_path: Path, old: str, new: st
     assert fragment in caught.value.message
     assert (caught.value.file, caught.value.line) == (path, line)
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_login_without_tls_is_only_for_a_server_on_this_machine(tmp_path: Path) -> None:
+    local = SITE.replace("smtp.example.com", "127.0.0.1").replace("tls: starttls", "tls: none")
+    config = load_site_config(write(tmp_path, "reportgen.yaml", local), default_archive=tmp_path)
+    assert config.email is not None and config.email.smtp is not None and config.email.smtp.tls == "none"
 
 
 def test_transport_smtp_needs_its_host(tmp_path: Path) -> None:
@@ -145,6 +154,8 @@ def test_a_spec_without_schedule_or_delivery_is_daily_and_archived(tmp_path: Pat
     ("schedule: {weekly: friday}\n", "schedule: {weekly: fryday}\n", "did you mean `friday`?", 7),
     ("schedule: {weekly: friday}\n", "schedule: hourly\n", "schedule", 7),
     ("  archive: false\n", "  archive: sometimes\n", "true or false", 16),
+    ('    subject: "{title} for {date}"\n', f'    subject: "{"x" * 201}"\n', "at most 200 are taken", 13),
+    ('    body: "{failed} widgets failed in {period}."\n', f'    body: "{"x" * 10_001}"\n', "at most 10,000", 14),
     ("    inline_chart: true\n", "    inline_chart: yes please\n", "true or false", 15),
 ])
 def test_delivery_errors_name_the_line(tmp_path: Path, old: str, new: str, fragment: str, line: int) -> None:
@@ -156,6 +167,13 @@ def test_delivery_errors_name_the_line(tmp_path: Path, old: str, new: str, fragm
     assert (caught.value.file, caught.value.line) == (path, line)
 
 
+def test_a_title_is_one_line_since_it_is_the_default_subject(tmp_path: Path) -> None:
+    path = write(tmp_path, "mailed.yaml", SPEC.replace("title: Mailed report", 'title: "Daily\\nOps"'))
+    with pytest.raises(SpecError, match="`title` contains a line break") as caught:
+        load_spec(path)
+    assert caught.value.line == 2
+
+
 def test_a_spec_that_mails_needs_site_mail_settings(tmp_path: Path) -> None:
     spec = load_spec(write(tmp_path, "mailed.yaml", SPEC + DELIVER))
     config = load_site_config(write(tmp_path, "reportgen.yaml", "archive: {url: kept}\n"), default_archive=tmp_path)
@@ -164,3 +182,11 @@ def test_a_spec_that_mails_needs_site_mail_settings(tmp_path: Path) -> None:
     assert caught.value.file == spec.path and caught.value.line == 9
     assert "has no `email:` section" in caught.value.message
     check_specs_against(load_site_config(write(tmp_path, "reportgen.yaml", SITE), default_archive=tmp_path), [spec])
+
+
+def test_at_most_fifty_recipients(tmp_path: Path) -> None:
+    many = ", ".join(f"user{n}@example.com" for n in range(51))
+    path = write(tmp_path, "mailed.yaml", SPEC + DELIVER.replace("    cc: lead@example.com\n", f"    cc: [{many}]\n"))
+    with pytest.raises(SpecError, match="to, cc and bcc: .*50") as caught:
+        load_spec(path)
+    assert caught.value.line == 9

@@ -86,20 +86,22 @@ async def test_catch_up_adds_missed_due_dates_of_reports_that_have_run_before(tm
     assert [job.day for job in none] == [date(2026, 12, 3)]
 
 
-def _jobs(folder: Path, accounts: dict[tuple[str, str], int], reports_per_account: int = 3) -> list[Job]:
-    jobs = []
+def _jobs(folder: Path, accounts: dict[tuple[str, str], int], reports_per_account: int = 3
+          ) -> tuple[list[Job], list[ReportSpec]]:
+    jobs, specs = [], []
     for (profile, region), widgets in accounts.items():
         for n in range(reports_per_account):
             spec = make_spec(folder, f"{profile}-{region}-{n}", profile=profile, region=region, widgets=widgets)
+            specs.append(spec)
             jobs += [Job(spec, date(2026, 12, day)) for day in (1, 2)]
-    return jobs
+    return jobs, specs
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 7, 12])
 def test_shards_are_disjoint_cover_everything_and_keep_each_account_within_its_rate(tmp_path: Path,
                                                                                      count: int) -> None:
-    jobs = _jobs(tmp_path, {("a", "us-east-1"): 4, ("b", "us-east-1"): 1, ("a", "eu-west-1"): 2})
-    parts = [shard_jobs(jobs, Shard(k, count)) for k in range(1, count + 1)]
+    jobs, specs = _jobs(tmp_path, {("a", "us-east-1"): 4, ("b", "us-east-1"): 1, ("a", "eu-west-1"): 2})
+    parts = [shard_jobs(jobs, Shard(k, count), specs) for k in range(1, count + 1)]
     seen = [(job.spec.id, job.day) for part in parts for job in part]
     assert sorted(seen) == sorted((job.spec.id, job.day) for job in jobs)  # every job once, in one shard
     rate_in_force: dict[ClientKey, float] = defaultdict(float)
@@ -116,8 +118,20 @@ def test_shards_are_disjoint_cover_everything_and_keep_each_account_within_its_r
 
 
 def test_shards_balance_accounts_by_widgets(tmp_path: Path) -> None:
-    jobs = _jobs(tmp_path, {("big", "us-east-1"): 10, ("mid", "us-east-1"): 6, ("small", "us-east-1"): 5})
-    first, second = (shard_jobs(jobs, Shard(k, 2)) for k in (1, 2))
+    jobs, specs = _jobs(tmp_path, {("big", "us-east-1"): 10, ("mid", "us-east-1"): 6, ("small", "us-east-1"): 5})
+    first, second = (shard_jobs(jobs, Shard(k, 2), specs) for k in (1, 2))
     assert {job.spec.aws.profile for job in first} == {"big"}
     assert {job.spec.aws.profile for job in second} == {"mid", "small"}
-    assert shard_jobs(jobs, Shard(1, 1)) == jobs
+    assert shard_jobs(jobs, Shard(1, 1), specs) == jobs
+
+
+@pytest.mark.parametrize("count", [2, 3, 5, 8])
+def test_workers_that_found_different_missed_nights_still_split_the_work_the_same_way(tmp_path: Path,
+                                                                                      count: int) -> None:
+    """Each worker reads the archive when it starts, so one may see a missed night another no longer sees."""
+    jobs, specs = _jobs(tmp_path, {("a", "us-east-1"): 3, ("b", "us-east-1"): 2})
+    late = [*jobs, *(Job(spec, date(2026, 11, 30), catch_up=True) for spec in specs)]
+    for k in range(1, count + 1):
+        early_part = {job.key for job in shard_jobs(late, Shard(k, count), specs)}
+        late_part = {job.key for job in shard_jobs(jobs, Shard(k, count), specs)}
+        assert late_part == early_part - {(spec.id, date(2026, 11, 30)) for spec in specs}

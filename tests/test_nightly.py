@@ -215,3 +215,65 @@ def test_failed_widgets_are_named_in_the_mail_and_a_report_with_none_is_made_aga
     healthy = make_standin()
     assert run(specs, healthy, tmp_path, "--date", "2026-11-27", "--due") == EXIT_OK
     assert sorted(sink.by_report()) == ["nightly-ops 2026-11-26", "nightly-ops 2026-11-27"]  # caught up
+
+
+def test_an_unreadable_record_is_left_to_a_person_and_nothing_is_mailed(standin: BackgroundStandIn,
+                                                                       sink: ThreadedSink, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    specs = write_reports(tmp_path / "specs", port=sink.port)
+    assert run(specs, standin, tmp_path, "--date", "2026-11-26") == EXIT_OK
+    record = specs / "archive/nightly-ops/2026/11/nightly-ops-2026-11-26.manifest.json"
+    record.write_text("{ not json")
+    assert run(specs, standin, tmp_path, "--date", "2026-11-26", "--due", "--resend") == EXIT_UNDELIVERED
+    assert len(sink.received) == 1 and record.read_text() == "{ not json"
+    assert "its record cannot be read" in capsys.readouterr().err
+
+
+def test_a_record_from_a_newer_reportgen_is_read_and_respected(standin: BackgroundStandIn, sink: ThreadedSink,
+                                                                tmp_path: Path) -> None:
+    specs = write_reports(tmp_path / "specs", port=sink.port)
+    assert run(specs, standin, tmp_path, "--date", "2026-11-26") == EXIT_OK
+    record = specs / "archive/nightly-ops/2026/11/nightly-ops-2026-11-26.manifest.json"
+    record.write_text(record.read_text().replace('"report":', '"added_by_a_later_version": [1, 2],\n  "report":'))
+    assert run(specs, standin, tmp_path, "--date", "2026-11-26", "--due") == EXIT_OK
+    assert len(sink.received) == 1
+
+
+def test_a_password_variable_that_is_not_set_stops_the_run_before_it_renders(
+        standin: BackgroundStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    specs = write_reports(tmp_path / "specs", port=1)
+    site = specs / "reportgen.yaml"
+    site.write_text(site.read_text().replace("tls: none}", "tls: none, user: reports, password_env: NIGHTLY_PW}"))
+    monkeypatch.delenv("NIGHTLY_PW", raising=False)
+    assert run(specs, standin, tmp_path) == EXIT_BAD_INPUT
+    assert "environment variable NIGHTLY_PW" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_local_mail_is_a_rehearsal_that_leaves_the_real_archive_alone(standin: BackgroundStandIn,
+                                                                      sink: ThreadedSink, tmp_path: Path) -> None:
+    specs = write_reports(tmp_path / "specs", port=sink.port)
+    assert run(specs, standin, tmp_path, "--date", "2026-11-26", "--local-mail", str(tmp_path / "mail")) == EXIT_OK
+    assert not (specs / "archive").exists()
+    rehearsal = manifest_of(tmp_path / "out" / "archive", "nightly-ops", "2026-11-26")
+    assert rehearsal.emails[-1].transport == "local"
+    assert run(specs, standin, tmp_path, "--date", "2026-11-26", "--due") == EXIT_OK
+    assert len(sink.received) == 1  # the real run still mails it
+
+
+def test_retention_keeps_the_record_so_a_pruned_date_is_never_mailed_again(standin: BackgroundStandIn,
+                                                                            sink: ThreadedSink,
+                                                                            tmp_path: Path) -> None:
+    specs = write_reports(tmp_path / "specs", port=sink.port, keep=1)
+    for night in ("2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02"):
+        assert run(specs, standin, tmp_path, "--due", "--date", night) == EXIT_OK
+    november = specs / "archive/nightly-ops/2026/11"
+    assert not list(november.glob("*.pdf"))  # pruned: November is over and has its snapshot
+    assert manifest_of(specs / "archive", "nightly-ops", "2026-11-29").pruned
+    assert (november / "snapshot/nightly-ops-2026-11-30.pdf").is_file()
+    # A later catch-up and an explicit backfill over the pruned dates mail nothing again.
+    assert run(specs, standin, tmp_path, "--due", "--date", "2026-12-02", "--catch-up", "5") == EXIT_OK
+    assert run(specs, standin, tmp_path, "--from", "2026-11-28", "--to", "2026-11-30") == EXIT_OK
+    assert set(sink.by_report().values()) == {1} and len(sink.received) == 5
+    assert main(["archive", "verify", str(specs)]) == EXIT_OK
