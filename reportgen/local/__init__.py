@@ -6,7 +6,7 @@ deterministic synthetic data for metrics nobody stored, enforces CloudWatch's pe
 inject faults for retry tests.
 
     widget      MetricWidget JSON → typed ``Widget`` (validation, the "." shorthand, times)
-    mathexpr    metric math: arithmetic, comparisons and CloudWatch's functions (by table) over the rows named
+    mathexpr    metric math over the rows named (parsed by reportgen.expression): CloudWatch's functions, by table
     synthetic   deterministic, plausible data for a metric row over a time window
     render      ``Widget`` → PNG bytes (matplotlib, in worker processes)
     aggregate   CloudWatch's statistics (pNN, TM/WM/TC/TS/PR, IQM, …) over each period's samples

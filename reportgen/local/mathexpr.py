@@ -1,11 +1,9 @@
-"""Metric math: the expression rows of a widget (``{"expression": "100 * errors / requests", "id": "rate"}``).
+"""Metric math evaluated: the expression rows of a widget (``{"expression": "100 * errors / requests", "id": "rate"}``)
+on the data of the rows they name.
 
-An expression names other rows by ``id`` and combines numbers, time series and arrays of time series with
-``+ - * / ^``, the comparisons ``== != < <= > >=`` (1 for true, 0 for false) and ``AND``/``&&``,
-``OR``/``||``; with parentheses, unary minus, array brackets ``[m1, m2]`` and CloudWatch's functions.
-Expressions may name other expressions in any order; a cycle is an error.
-
-Values follow CloudWatch's "Metric math syntax and functions":
+The syntax, the check of names and calls, and the order of evaluation come from ``reportgen.expression``,
+which the spec validator shares; this module gives the functions their meaning. Values follow CloudWatch's
+"Metric math syntax and functions":
 
 - A number meets a series at every point. Two series meet on every timestamp either has, a missing value
   counting as 0 (for arithmetic, comparisons and AND/OR alike). A series or number meets an array of
@@ -16,45 +14,47 @@ Values follow CloudWatch's "Metric math syntax and functions":
   a ``Band`` from ANOMALY_DETECTION_BAND); a number alone is an error.
 
 Functions come from a table, name → callable, so CloudWatch's function list grows without touching the
-parser. A call is checked against the table and the callable's signature, and then the whole program is
-evaluated once on empty data: a function handed the wrong kind of argument (``ABS('x')``,
-``FILL(m1, FOO)``, ``AVG(5)``) is refused when the widget is validated, not when it is drawn. A callable
-gets the evaluated arguments (numbers, strings, keywords such as ``REPEAT``, ``TimeSeries``, tuples of
-them); one that declares a keyword-only ``context`` parameter also gets the ``Context`` of the evaluation:
-the query's ``Window``, the metric rows (for ``METRICS()``) and the ``Search`` catalog (for ``SEARCH``).
+parser. A call is checked against the callable's signature, and then the whole program is evaluated once
+on empty data: a function handed the wrong kind of argument (``ABS('x')``, ``FILL(m1, FOO)``, ``AVG(5)``)
+is refused when the widget is validated, not when it is drawn. A callable gets the evaluated arguments
+(numbers, strings, keywords such as ``REPEAT``, ``TimeSeries``, tuples of them); one that declares a
+keyword-only ``context`` parameter also gets the ``Context`` of the evaluation: the query's ``Window``, the
+metric rows (for ``METRICS()``) and the ``Search`` catalog (for ``SEARCH``).
 
 Time: a series has a period (given with its data, or the greatest common step of its timestamps), and a
-query may give a ``Window``, its time range and default period. FILL fills the missing points of the
-window's grid at the series' period (without a window, those between the series' first and last point);
-TIME_SERIES covers the window's grid at its period; SEARCH asks the catalog at the period given, else the
-window's.
+query may give a ``Window``, its time range and default period. FILL and the time functions (MINUTE, …,
+EPOCH) cover the window's grid at the series' period (without a window, the points between the series'
+first and last); TIME_SERIES and the functions that read other services (SERVICE_QUOTA aside) cover the
+window's grid at its period; SEARCH asks the catalog at the period given, else the window's.
 
-What CloudWatch would refuse raises ``ExpressionError``, with a message naming the expression and the
-culprit (for a function, its name). Nothing here calls ``eval``: the text goes through a small tokenizer
-and a recursive-descent parser that know only the grammar in ``_Parser``.
+The functions that read other services (INSIGHT_RULE_METRIC, LAMBDA, DB_PERF_INSIGHTS, SERVICE_QUOTA)
+answer with plausible data that depends only on their arguments and the timestamps, as the stand-in's
+metrics do. What CloudWatch would refuse raises ``ExpressionError``, with a message naming the expression
+and the culprit (for a function, its name).
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import math
-import re
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, NamedTuple, NoReturn, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
+from reportgen import expression
+from reportgen.expression import ArrayOf, Call, Chain, Negate, Node, Number, Ref, Text
+from reportgen.expression import ExpressionError as ExpressionError  # re-exported: the stand-in imports it here
+from reportgen.expression import Keyword as Keyword
+
 # CloudWatch's default period for a graph: SEARCH's period and a series' step when nothing else says.
 from reportgen.model import DEFAULT_PERIOD as DEFAULT_PERIOD
-
-
-class ExpressionError(ValueError):
-    """An expression CloudWatch would refuse; the message names the expression and the problem."""
 
 
 class _ArgumentError(ExpressionError):
@@ -94,13 +94,6 @@ class Band(NamedTuple):
 
     upper: TimeSeries
     lower: TimeSeries
-
-
-@dataclass(frozen=True)
-class Keyword:
-    """A bare upper-case word (``REPEAT``, ``LINEAR``): a syntax node and, as a function's argument, a value."""
-
-    word: str
 
 
 @dataclass(frozen=True)
@@ -146,215 +139,6 @@ class Context:
     @property
     def period(self) -> int:
         return self.window.period if self.window is not None else DEFAULT_PERIOD
-
-
-# A bound on nesting, so a hostile "((((…" is refused instead of exhausting the parser's stack.
-MAX_DEPTH = 100
-
-
-# ---- syntax ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Number:
-    value: float
-
-
-@dataclass(frozen=True)
-class Text:
-    value: str
-
-
-@dataclass(frozen=True)
-class Ref:
-    id: str
-
-
-@dataclass(frozen=True)
-class Negate:
-    operand: Node
-
-
-@dataclass(frozen=True)
-class Chain:
-    """``first`` op₁ operand₁ op₂ operand₂ …, applied left to right, for operators of one precedence.
-
-    A flat chain rather than nested pairs, so ``m1 + m2 + … + m500`` is no deeper than ``m1 + m2``.
-    """
-
-    first: Node
-    rest: tuple[tuple[str, Node], ...]
-
-
-@dataclass(frozen=True)
-class ArrayOf:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Call:
-    name: str
-    arguments: tuple[Node, ...]
-
-
-Node = Number | Text | Ref | Keyword | Negate | Chain | ArrayOf | Call
-
-_TOKEN = re.compile(r"""
-    \s*(?:
-        (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-      | (?P<name>[A-Za-z_]\w*)
-      | (?P<text>"[^"]*"|'[^']*')
-      | (?P<symbol>==|!=|<=|>=|&&|\|\||[-+*/^(),<>\[\]])
-    )""", re.VERBOSE | re.ASCII)
-
-# Binary operators by precedence, loosest first; ^ binds tighter than all of them and unary minus.
-_PRECEDENCE = {
-    "OR": 0, "||": 0, "AND": 1, "&&": 1,
-    "==": 2, "!=": 2, "<": 2, "<=": 2, ">": 2, ">=": 2,
-    "+": 3, "-": 3, "*": 4, "/": 4,
-}
-_SPELLING = {"||": "OR", "&&": "AND"}
-
-
-def parse(text: str, *, where: str = "expression") -> Node:
-    """The syntax tree of ``text``; ``where`` names the expression in error messages."""
-    return _Parser(text, where).parse()
-
-
-class _Parser:
-    """Recursive descent with precedence climbing for the binary operators.
-
-    binary  := unary (operator binary)*          operators in ``_PRECEDENCE``, left to right
-    unary   := ("-" | "+") unary | power
-    power   := primary ["^" unary]               right to left: 2^3^2 is 2^9; -2^2 is -(2^2)
-    primary := number | string | NAME "(" [binary ("," binary)*] ")" | id | KEYWORD
-             | "[" [binary ("," binary)*] "]" | "(" binary ")"
-
-    A name starts with a lower-case letter when it is an id (as CloudWatch requires) and with an upper-case
-    one when it is a keyword: REPEAT, LINEAR, and the AND and OR operators.
-    """
-
-    def __init__(self, text: str, where: str) -> None:
-        self.text, self.where = text, where
-        self.tokens = list(self._tokenize())
-        self.position = 0  # index into tokens
-        self.depth = 0
-
-    def parse(self) -> Node:
-        if not self.tokens:
-            raise ExpressionError(f"the expression of {self.where} is empty")
-        node = self._binary(0)
-        if self.position < len(self.tokens):
-            self._unexpected()
-        return node
-
-    def _tokenize(self) -> Iterator[tuple[str, str, int]]:
-        """(kind, text, offset) for each token."""
-        offset = 0
-        while offset < len(self.text):
-            match = _TOKEN.match(self.text, offset)
-            if match is None or match.lastgroup is None:  # a stray character, or only spaces left
-                rest = self.text[offset:].lstrip()
-                if not rest:
-                    return
-                column = len(self.text) - len(rest)
-                raise ExpressionError(f"unexpected {rest[0]!r} at position {column + 1} in expression of {self.where}")
-            yield match.lastgroup, match.group(match.lastgroup), match.start(match.lastgroup)
-            offset = match.end()
-
-    def _peek(self) -> str | None:
-        return self.tokens[self.position][1] if self.position < len(self.tokens) else None
-
-    def _take(self) -> tuple[str, str, int]:
-        if self.position >= len(self.tokens):
-            raise ExpressionError(f"the expression of {self.where} ends too early")
-        token = self.tokens[self.position]
-        self.position += 1
-        return token
-
-    def _expect(self, symbol: str) -> None:
-        if self._peek() != symbol:
-            if self.position >= len(self.tokens):
-                raise ExpressionError(f"the expression of {self.where} ends too early; expected {symbol!r}")
-            self._unexpected()
-        self.position += 1
-
-    def _unexpected(self) -> NoReturn:
-        _, text, offset = self.tokens[self.position]
-        raise ExpressionError(f"unexpected {text!r} at position {offset + 1} in expression of {self.where}")
-
-    def _nested(self) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise ExpressionError(f"the expression of {self.where} is nested more than {MAX_DEPTH} deep")
-
-    def _precedence(self) -> int | None:
-        token = self._peek()
-        return _PRECEDENCE.get(token) if token is not None else None
-
-    def _binary(self, minimum: int) -> Node:
-        node = self._unary()
-        while (level := self._precedence()) is not None and level >= minimum:
-            rest: list[tuple[str, Node]] = []
-            while self._precedence() == level:
-                operator = self._take()[1]
-                rest.append((_SPELLING.get(operator, operator), self._binary(level + 1)))
-            node = Chain(node, tuple(rest))
-        return node
-
-    def _unary(self) -> Node:
-        if self._peek() in ("-", "+"):
-            operator = self._take()[1]
-            self._nested()
-            operand = self._unary()
-            self.depth -= 1
-            return Negate(operand) if operator == "-" else operand
-        return self._power()
-
-    def _power(self) -> Node:
-        base = self._primary()
-        if self._peek() != "^":
-            return base
-        self.position += 1
-        self._nested()
-        exponent = self._unary()
-        self.depth -= 1
-        return Chain(base, (("^", exponent),))
-
-    def _primary(self) -> Node:
-        kind, text, _ = self._take()
-        if kind == "number":
-            return Number(float(text))
-        if kind == "text":
-            return Text(text[1:-1])
-        if kind == "name":
-            if self._peek() == "(":
-                self.position += 1
-                return Call(text, self._list(")"))
-            return Keyword(text) if text[0].isupper() else Ref(text)
-        if text == "[":
-            return ArrayOf(self._list("]"))
-        if text == "(":
-            self._nested()
-            node = self._binary(0)
-            self._expect(")")
-            self.depth -= 1
-            return node
-        self.position -= 1
-        self._unexpected()
-
-    def _list(self, closing: str) -> tuple[Node, ...]:
-        """Comma-separated expressions up to ``closing``, whose opening has been taken."""
-        self._nested()
-        items: list[Node] = []
-        if self._peek() != closing:
-            items.append(self._binary(0))
-            while self._peek() == ",":
-                self.position += 1
-                items.append(self._binary(0))
-        self._expect(closing)
-        self.depth -= 1
-        return tuple(items)
 
 
 # ---- values ---------------------------------------------------------------------------------------------
@@ -621,14 +405,19 @@ def _fill(values: Value, filler: Value, *, context: Context) -> Value:
     raise _ArgumentError(f"the fill value must be a number, a time series, REPEAT or LINEAR, not {_kind(filler)}")
 
 
-def _filled(series: TimeSeries, filler: float | Keyword | TimeSeries, context: Context) -> TimeSeries:
+def _grid(series: TimeSeries, context: Context) -> tuple[npt.NDArray[np.int64], int]:
+    """The series' grid, on which it is not sparse: its period over the window, at its phase (without a
+    window, from its first point to its last); and that period."""
     period = step(series, context.period)
     if context.window is not None:
-        grid = context.window.grid(period, int(series.timestamps[0]) % period if series.timestamps.size else 0)
-    elif series.timestamps.size:
-        grid = np.arange(series.timestamps[0], series.timestamps[-1] + 1, period, dtype=np.int64)
-    else:
-        grid = series.timestamps
+        return context.window.grid(period, int(series.timestamps[0]) % period if series.timestamps.size else 0), period
+    if series.timestamps.size:
+        return np.arange(series.timestamps[0], series.timestamps[-1] + 1, period, dtype=np.int64), period
+    return series.timestamps, period
+
+
+def _filled(series: TimeSeries, filler: float | Keyword | TimeSeries, context: Context) -> TimeSeries:
+    grid, period = _grid(series, context)
     timestamps = np.union1d(grid, series.timestamps)
     values = _at(series, timestamps, math.nan)
     missing = np.isnan(values)
@@ -739,7 +528,177 @@ def _remove_empty(values: Value) -> Value:
     return tuple(series for series in _array_argument(values) if series.values.size)
 
 
-# CloudWatch's metric math functions, by the name an expression calls them with.
+_DAY = 86_400
+
+
+def _calendar(part: Callable[[npt.NDArray[np.int64]], npt.ArrayLike]) -> Function:
+    """MINUTE, HOUR, DAY, DATE, MONTH, YEAR, EPOCH: a series on the grid of its argument (see ``_grid``),
+    not sparse where the argument is, each value a part of its timestamp in UTC."""
+
+    def function(values: Value, *, context: Context) -> Value:
+        def transform(series: TimeSeries) -> TimeSeries:
+            grid, period = _grid(series, context)
+            return _series(grid, part(grid), period, series.label)
+
+        return _per_series(transform)(values)
+
+    return function
+
+
+def _days(t: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+    return t.astype("datetime64[s]").astype("datetime64[D]")
+
+
+_CALENDAR: Mapping[str, Callable[[npt.NDArray[np.int64]], npt.ArrayLike]] = {
+    "MINUTE": lambda t: t // 60 % 60,
+    "HOUR": lambda t: t // 3600 % 24,
+    "DAY": lambda t: (t // _DAY + 3) % 7 + 1,  # Monday is 1, Sunday 7: 1 January 1970 was a Thursday (4)
+    "DATE": lambda t: (_days(t) - _days(t).astype("datetime64[M]")).astype(np.int64) + 1,
+    "MONTH": lambda t: _days(t).astype("datetime64[M]").astype(np.int64) % 12 + 1,
+    "YEAR": lambda t: _days(t).astype("datetime64[Y]").astype(np.int64) + 1970,
+    "EPOCH": lambda t: t,
+}
+
+# SORT's ordering statistic of each series, as AVG, MIN, … give it of a series.
+_SORT_KEYS: Mapping[str, Callable[..., Any]] = {
+    "AVG": np.mean, "MIN": np.min, "MAX": np.max, "SUM": np.sum, "STDDEV": np.std,
+}
+
+
+def _sort(values: Value, function: Value, order: Value, limit: Value | None = None) -> Value:
+    """SORT(array, AVG|MIN|MAX|SUM|STDDEV, ASC|DESC[, limit]): the array's series ordered by that statistic
+    of each, lowest first for ASC; ties keep their order, series without points come last; at most
+    ``limit`` of them."""
+    array = _array_argument(values)
+    key = _keyword_argument(function, expression.SORT_FUNCTIONS, what="the sort function")
+    descending = _keyword_argument(order, expression.SORT_ORDERS, what="the sort order") == "DESC"
+    count = len(array) if limit is None else _index_argument(limit, what="the limit")
+    statistics = [float(_SORT_KEYS[key](series.values)) if series.values.size else math.nan for series in array]
+    ranked = sorted(range(len(array)), key=lambda index: (
+        math.isnan(statistics[index]), -statistics[index] if descending else statistics[index]))
+    return tuple(array[index] for index in ranked[:count])
+
+
+def _slice(values: Value, start: Value, end: Value | None = None) -> Value:
+    """SLICE(array, start[, end]): the series from ``start`` (counting from 0) up to, not including, ``end``."""
+    array = _array_argument(values)
+    first = _index_argument(start, what="the start")
+    return tuple(array[first:] if end is None else array[first:_index_argument(end, what="the end")])
+
+
+def _index_argument(value: Value, *, what: str) -> int:
+    number = _number_argument(value, what=what)
+    if not (math.isfinite(number) and number.is_integer() and number >= 0):
+        raise _ArgumentError(f"{what} must be a whole number, at least 0, not {number:g}")
+    return int(number)
+
+
+def _keyword_argument(value: Value, words: Sequence[str], *, what: str) -> str:
+    if isinstance(value, Keyword) and value.word in words:
+        return value.word
+    raise _ArgumentError(f"{what} must be one of {', '.join(words)}, not {_kind(value)}")
+
+
+def _concat(values: Value, *more: Value) -> Value:
+    """CONCAT(series or arrays, …): one series of every point of every series given; where two have a point
+    at the same time, the later one's value."""
+    items = _flatten([_series_or_array(value) for value in (values, *more)])
+    if not items:
+        return _nothing()
+    timestamps = np.concatenate([series.timestamps for series in items])
+    points = np.concatenate([series.values for series in items])
+    # np.unique keeps the first of equal timestamps: look from the end so that the later series wins.
+    unique, last = np.unique(timestamps[::-1], return_index=True)
+    return _series(unique, points[::-1][last], _finer(*(series.period for series in items)), items[0].label)
+
+
+# ---- other services: plausible data, a pure function of the arguments and the time ---------------------
+
+
+def _plausible(key: str, low: float, high: float, context: Context, *, whole: bool = False) -> TimeSeries:
+    """A series over the window's grid at its period (empty without a window) of values about a level
+    between ``low`` and ``high`` that ``key`` picks, with a daily rhythm of ±25 % whose phase ``key`` picks."""
+    if context.window is None:
+        return _nothing(context.period, key)
+    digest = hashlib.sha256(key.encode()).digest()
+    level = low + (high - low) * digest[0] / 255
+    phase = int.from_bytes(digest[1:4], "big") % _DAY
+    grid = context.window.grid(context.window.period)
+    values = level * (1 + 0.25 * np.sin(2 * np.pi * (grid + phase) / _DAY))
+    return _series(grid, np.round(values) if whole else values, context.window.period, key)
+
+
+def _text_argument(value: Value, *, what: str) -> str:
+    if isinstance(value, str) and value.strip():
+        return value
+    raise _ArgumentError(f"{what} must be a string that is not empty, not {_kind(value)}")
+
+
+# Contributor Insights' rule metrics, and whether each counts whole things.
+INSIGHT_METRICS = {"UniqueContributors": True, "MaxContributorValue": False, "SampleCount": True, "Sum": False,
+                   "Minimum": False, "Maximum": False, "Average": False}
+
+
+def _insight_rule_metric(rule: Value, metric: Value, *, context: Context) -> Value:
+    """INSIGHT_RULE_METRIC('rule', 'metric'): a statistic of a Contributor Insights rule (whole numbers for
+    UniqueContributors and SampleCount)."""
+    name, statistic = _text_argument(rule, what="the rule name"), _text_argument(metric, what="the metric")
+    if statistic not in INSIGHT_METRICS:
+        raise _ArgumentError(f"the metric must be one of {', '.join(INSIGHT_METRICS)}, not {statistic!r}")
+    return _plausible(f"{name} {statistic}", 1, 200, context, whole=INSIGHT_METRICS[statistic])
+
+
+def _lambda(function: Value, *arguments: Value, context: Context) -> Value:
+    """LAMBDA('function'[, argument]*): what a custom data source's Lambda function answers, an array (here
+    of one series, labelled with the function's name). At most 20 arguments: strings, numbers, true, false."""
+    name = _text_argument(function, what="the function name")
+    if len(arguments) > MAX_LAMBDA_ARGUMENTS:
+        raise _ArgumentError(f"takes at most {MAX_LAMBDA_ARGUMENTS} arguments after the function name, "
+                             f"not {len(arguments)}")
+    words = [name]
+    for argument in arguments:
+        match argument:
+            case str():
+                words.append(argument)
+            case float():
+                words.append(f"{argument:g}")
+            case Keyword(word="true" | "false"):
+                words.append(argument.word)
+            case _:
+                raise _ArgumentError(f"an argument must be a string, a number, true or false, not {_kind(argument)}")
+    return (_plausible(" ".join(words), 1, 1000, context),)
+
+
+MAX_LAMBDA_ARGUMENTS = 20
+PERF_INSIGHTS_SERVICES = ("RDS", "DOCDB")
+
+
+def _db_perf_insights(service: Value, resource: Value, metric: Value, *, context: Context) -> Value:
+    """DB_PERF_INSIGHTS('RDS' | 'DOCDB', 'db-…', 'metric'): a Performance Insights metric of a database;
+    db.load is a few active sessions."""
+    kind = _text_argument(service, what="the service").upper()
+    if kind not in PERF_INSIGHTS_SERVICES:
+        raise _ArgumentError(f"the service must be RDS or DOCDB, not {service!r}")
+    database = _text_argument(resource, what="the resource id")
+    name = _text_argument(metric, what="the metric")
+    high = 4.0 if name.startswith("db.load") else 100.0
+    return _plausible(f"{kind} {database} {name}", high / 10, high, context)
+
+
+def _service_quota(usage: Value) -> Value:
+    """SERVICE_QUOTA(usage metric): the quota for that usage, constant on the usage's timestamps: the first
+    of 1, 2, 5, 10, 20, 50, … that is at least twice the usage's highest value."""
+    series = _series_argument(usage)
+    if not series.values.size:
+        return _nothing(series.period, series.label)
+    target = max(2 * float(series.values.max()), 1.0)
+    magnitude = 10 ** math.floor(math.log10(target))
+    quota = next(factor * magnitude for factor in (1, 2, 5, 10) if factor * magnitude >= target)
+    return _series(series.timestamps, np.full(series.values.size, float(quota)), series.period, series.label)
+
+
+# CloudWatch's metric math functions, by the name an expression calls them with; the names and parameters
+# are those of ``reportgen.expression.FUNCTIONS``.
 FUNCTIONS: Mapping[str, Function] = {
     "ABS": _pointwise_function(np.abs),
     "ANOMALY_DETECTION_BAND": _anomaly_detection_band,
@@ -769,6 +728,14 @@ FUNCTIONS: Mapping[str, Function] = {
     "STDDEV": _aggregate(np.nanstd, missing=math.nan),  # the population's: the points are all there is
     "SUM": _aggregate(np.sum, missing=0.0),
     "TIME_SERIES": _time_series,
+    "SORT": _sort,
+    "SLICE": _slice,
+    "CONCAT": _concat,
+    "INSIGHT_RULE_METRIC": _insight_rule_metric,
+    "LAMBDA": _lambda,
+    "DB_PERF_INSIGHTS": _db_perf_insights,
+    "SERVICE_QUOTA": _service_quota,
+    **{name: _calendar(part) for name, part in _CALENDAR.items()},
 }
 
 
@@ -788,14 +755,9 @@ class Program:
                  functions: Mapping[str, Function] = FUNCTIONS) -> None:
         self._functions = functions
         self._metric_ids = metric_ids
-        self._trees = {name: parse(text, where=name) for name, text in expressions}
         self._names = [name for name, _ in expressions]
-        for name, tree in self._trees.items():
-            self._check(tree, name, argument=False)
-            if not any(isinstance(node, Ref | Call) for node in _walk(tree)):
-                raise ExpressionError(f"the expression of {name} names no metric: "
-                                      "refer to another row by its id")
-        self._order = _dependency_order(self._trees)
+        self._trees = expression.check_all(dict(expressions), metric_ids, functions={
+            name: _declared(function)[0] for name, function in functions.items()})
         # Types do not depend on the data: a run on empty series finds every argument of the wrong kind.
         self.results({metric_id: _nothing() for metric_id in metric_ids})
 
@@ -815,7 +777,7 @@ class Program:
                  for key, points in metrics.items() if key not in self._trees}
         scope = _Scope(self._functions, Context(window, tuple(given.values()), self._metric_ids, search), given)
         done: dict[str, Result] = {}
-        for name in self._order:
+        for name in self._trees:
             try:
                 value = scope.evaluate(self._trees[name])
             except ExpressionError as exc:
@@ -838,77 +800,22 @@ class Program:
             series.append(result)
         return series
 
-    def _check(self, node: Node, name: str, *, argument: bool) -> None:
-        match node:
-            case Ref(id=ref) if ref not in self._metric_ids and ref not in self._trees:
-                raise ExpressionError(f"Unknown metric id {ref!r} in expression of {name}")
-            case Keyword(word=word) if not argument:
-                raise ExpressionError(f"Unknown metric id {word!r} in expression of {name}")
-            case Text() if not argument:
-                raise ExpressionError(f"a string can only be a function's argument, in expression of {name}")
-            case Negate(operand=operand):
-                self._check(operand, name, argument=False)
-            case Chain(first=first, rest=rest):
-                for operand in (first, *(operand for _, operand in rest)):
-                    self._check(operand, name, argument=False)
-            case ArrayOf(items=items):
-                for item in items:
-                    self._check(item, name, argument=False)
-            case Call(name=function, arguments=arguments):
-                if function not in self._functions:
-                    raise ExpressionError(f"Unsupported function {function} in expression of {name}")
-                signature, contextual = _signature(self._functions[function])
-                try:
-                    signature.bind(*arguments, **({"context": None} if contextual else {}))
-                except TypeError as exc:
-                    raise ExpressionError(f"{function}: {exc}, in expression of {name}") from None
-                for item in arguments:
-                    self._check(item, name, argument=True)
-
 
 @cache
-def _signature(function: Function) -> tuple[inspect.Signature, bool]:
-    """The function's signature, and whether it takes the evaluation's ``Context`` as ``context=``."""
-    signature = inspect.signature(function)
-    parameter = signature.parameters.get("context")
-    return signature, parameter is not None and parameter.kind is inspect.Parameter.KEYWORD_ONLY
-
-
-def _walk(node: Node) -> Iterator[Node]:
-    yield node
-    match node:
-        case Negate(operand=operand):
-            yield from _walk(operand)
-        case Chain(first=first, rest=rest):
-            yield from _walk(first)
-            for _, operand in rest:
-                yield from _walk(operand)
-        case ArrayOf(items=items) | Call(arguments=items):
-            for item in items:
-                yield from _walk(item)
-
-
-def _dependency_order(trees: Mapping[str, Node]) -> list[str]:
-    """The expressions in an order where each comes after those it names; a cycle raises."""
-    order: list[str] = []
-    path: list[str] = []  # the expressions being visited, outermost first
-
-    def visit(name: str) -> None:
-        if name in order:
-            return
-        if name in path:
-            cycle = " → ".join([*path[path.index(name):], name])
-            raise ExpressionError(f"expressions refer to each other in a cycle: {cycle}")
-        path.append(name)
-        for node in _walk(trees[name]):
-            if isinstance(node, Ref) and node.id in trees:
-                visit(node.id)
-        path.pop()
-        order.append(name)
-
-    for name in trees:
-        visit(name)
-    return order
+def _declared(function: Function) -> tuple[expression.Signature, bool]:
+    """The function's parameters, as ``reportgen.expression`` checks a call against them (any kind of value
+    for each: the run on empty data finds the wrong kinds), and whether it takes the evaluation's
+    ``Context`` as ``context=``."""
+    parameters: list[expression.Parameter] = []
+    contextual = False
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+            contextual = contextual or parameter.name == "context"
+            continue
+        parameters.append(expression.Parameter(
+            parameter.name, expression.ANYTHING, optional=parameter.default is not inspect.Parameter.empty,
+            repeated=parameter.kind is inspect.Parameter.VAR_POSITIONAL))
+    return expression.Signature(tuple(parameters)), contextual
 
 
 class _Scope:
@@ -939,7 +846,7 @@ class _Scope:
                 return _flatten([self.evaluate(item) for item in items])
             case Call(name=name, arguments=arguments):
                 function = self.functions[name]
-                context = {"context": self.context} if _signature(function)[1] else {}
+                context = {"context": self.context} if _declared(function)[1] else {}
                 try:
                     return function(*(self.evaluate(item) for item in arguments), **context)
                 except _ArgumentError as exc:

@@ -426,7 +426,7 @@ def test_the_band_is_an_array_of_upper_and_lower() -> None:
     ("IF(a)", "IF: missing a required argument: 'when_true'"),
     ("SEARCH('x')", "SEARCH: missing a required argument: 'stat'"),
     ("SEARCH('x', 'Sum', 60, 1)", "SEARCH: too many positional arguments"),
-    ("SORT(METRICS(), AVG, DESC)", "Unsupported function SORT in expression of e1"),
+    ("PERCENTILE(METRICS(), 90)", "Unsupported function PERCENTILE in expression of e1"),
     ("AVG(a)", "the expression of e1 gives a number, not a time series or an array of time series"),
     ("IF(1, 2, 3)", "the expression of e1 gives a number"),
     ("METRICS() + [a, c]", "'+' cannot combine two arrays of time series"),
@@ -444,11 +444,11 @@ def test_a_widget_with_a_misused_function_is_refused() -> None:
 
 def test_the_stand_in_answers_an_unsupported_function_with_invalid_parameter_value(
         standin: BackgroundStandIn, boto3_cloudwatch: Callable[..., Any]) -> None:
-    doc = {**WIDGET, "metrics": [*WIDGET["metrics"], [{"expression": "SLICE(METRICS(), 1)"}]]}
+    doc = {**WIDGET, "metrics": [*WIDGET["metrics"], [{"expression": "PERCENTILE(METRICS(), 90)"}]]}
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         boto3_cloudwatch(standin.endpoint_url).get_metric_widget_image(MetricWidget=json.dumps(doc))
     assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
-    assert "Unsupported function SLICE" in caught.value.response["Error"]["Message"]
+    assert "Unsupported function PERCENTILE" in caught.value.response["Error"]["Message"]
 
 
 def test_a_function_that_gives_one_series_draws_through_the_renderer() -> None:
@@ -456,3 +456,155 @@ def test_a_function_that_gives_one_series_draws_through_the_renderer() -> None:
                                  [{"expression": "IF(errors > 0, 100 * RATE(errors) / requests, 0)"}]]}
     requests, errors, half, _ = (row[0].series for row in row_series(parse_widget(json.dumps(doc), now=NOW)))
     assert np.allclose(half.values, (requests.values + errors.values) / 2)
+
+
+# ---- SORT, SLICE, CONCAT --------------------------------------------------------------------------------
+# METRICS() is [a, c, g]. By hand: AVG 2.5, 20, 5.25 · MIN 1, 10, 2 · MAX 4, 30, 11 · SUM 10, 60, 21 ·
+# STDDEV √1.25 ≈ 1.12, √(200/3) ≈ 8.16, √12.1875 ≈ 3.49.
+
+
+def labels(result: Result) -> list[str | None]:
+    return [series.label for series in many(result)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("SORT(METRICS(), AVG, DESC)", ["c", "g", "a"]),
+    ("SORT(METRICS(), AVG, ASC)", ["a", "g", "c"]),
+    ("SORT(METRICS(), MIN, ASC)", ["a", "g", "c"]),
+    ("SORT(METRICS(), MAX, DESC)", ["c", "g", "a"]),
+    ("SORT(METRICS(), SUM, DESC, 2)", ["c", "g"]),
+    ("SORT(METRICS(), STDDEV, ASC)", ["a", "g", "c"]),
+    ("SORT(METRICS(), SUM, ASC, 0)", []),
+    ("SORT([g, a, g], SUM, ASC)", ["a", "g", "g"]),  # ties keep their order
+    ("SLICE(METRICS(), 1)", ["c", "g"]),
+    ("SLICE(METRICS(), 0, 2)", ["a", "c"]),
+    ("SLICE(METRICS(), 2, 2)", []),
+    ("SLICE(METRICS(), 5)", []),
+    ("SLICE(SORT(METRICS(), SUM, DESC), 0, 1)", ["c"]),
+    ("SLICE(SORT(METRICS(), AVG, ASC), 1)", ["g", "c"]),  # all but the lowest average
+])
+def test_sort_and_slice(text: str, expected: list[str]) -> None:
+    assert labels(run(text)) == expected
+
+
+def test_sort_puts_series_without_points_last_either_way() -> None:
+    for order in ("ASC", "DESC"):
+        assert each(run(f"SORT([IF(a > 100, a), g, c], SUM, {order})"))[0] != {}
+        assert each(run(f"SORT([IF(a > 100, a), g, c], SUM, {order})"))[-1] == {}
+
+
+def test_first_of_a_sort_is_the_top_series() -> None:
+    # The AWS page's example: the top metric by average, 1 where it is above 15.
+    assert points(run("IF(FIRST(SORT(METRICS(), AVG, DESC)) > 15, 1, 0)")) == {0: 0, 120: 1, 240: 1}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("CONCAT([a, c])", {0: 10, 60: 2, 120: 20, 180: 4, 240: 30}),  # where both have a point, the later one's
+    ("CONCAT(c, a)", {0: 1, 60: 2, 120: 3, 180: 4, 240: 30}),
+    ("CONCAT(IF(a < 3, a), [IF(g > 4, g)])", {0: 1, 60: 2, 120: 5, 300: 11}),
+    ("CONCAT(METRICS('zzz'))", {}),
+])
+def test_concat_joins_series_into_one(text: str, expected: dict[int, float]) -> None:
+    assert points(run(text)) == expected
+
+
+# ---- the time functions ---------------------------------------------------------------------------------
+
+FEB_28_2024 = 1_709_078_400  # a Wednesday, 00:00 UTC
+DAY_SECONDS = 86_400
+# Daily points on Wednesday 28 February and Monday 4 March 2024; the grid between them is not sparse.
+DAYS = {"d": series([FEB_28_2024, FEB_28_2024 + 5 * DAY_SECONDS], [1, 2], period=DAY_SECONDS)}
+# Minute points at 13:58 and 14:01 on 28 February.
+MINUTES = {"m": series([FEB_28_2024 + 13 * 3600 + 58 * 60, FEB_28_2024 + 14 * 3600 + 60], [1, 2], period=60)}
+NEW_YEAR_S_EVE = {"y": series([1_703_980_800], [1], period=DAY_SECONDS)}  # Sunday 31 December 2023
+
+
+@pytest.mark.parametrize(("text", "data", "expected"), [
+    ("DAY(d)", DAYS, [3, 4, 5, 6, 7, 1]),            # Monday is 1, Sunday 7
+    ("DATE(d)", DAYS, [28, 29, 1, 2, 3, 4]),          # 2024 is a leap year
+    ("MONTH(d)", DAYS, [2, 2, 3, 3, 3, 3]),
+    ("YEAR(d)", DAYS, [2024] * 6),
+    ("HOUR(d)", DAYS, [0] * 6),
+    ("MINUTE(m)", MINUTES, [58, 59, 0, 1]),
+    ("HOUR(m)", MINUTES, [13, 13, 14, 14]),
+    ("DAY(y) * 1000000 + MONTH(y) * 10000 + DATE(y) * 100 + YEAR(y) - 2000", NEW_YEAR_S_EVE, [7_123_123]),
+])
+def test_time_functions_give_a_part_of_each_timestamp_in_utc(text: str, data: Mapping[str, TimeSeries],
+                                                              expected: list[float]) -> None:
+    assert list(points(run(text, data)).values()) == expected
+
+
+def test_time_functions_cover_the_window_at_the_series_period() -> None:
+    assert points(run("EPOCH(g)", window=WINDOW)) == {t: t for t in range(0, 480, 60)}
+    assert points(run("MINUTE(g)", window=WINDOW)) == {t: t // 60 for t in range(0, 480, 60)}
+    assert points(run("EPOCH(c)", window=WINDOW)) == {0: 0, 120: 120, 240: 240, 360: 360}  # c's period is 120
+    assert points(run("IF(MINUTE(g) < 2, g)", window=WINDOW)) == {0: 0, 60: 3}  # g has no point at 0: IF gives 0
+    assert [len(item) for item in each(run("HOUR(METRICS())", window=WINDOW))] == [8, 4, 8]
+
+
+# ---- functions that read other services -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "quota"), [
+    ("SERVICE_QUOTA(g)", 50),   # g's highest is 11: the first of 10, 20, 50 at least 22
+    ("SERVICE_QUOTA(a)", 10),   # 4: the first of 1, 2, 5, 10 at least 8
+    ("SERVICE_QUOTA(c)", 100),  # 30: 60 → 100
+    ("SERVICE_QUOTA(a / 20)", 1),  # 0.2: never below 1
+])
+def test_service_quota_is_a_round_number_above_the_usage(text: str, quota: float) -> None:
+    result = one(run(text))
+    usage = one(run(text.removeprefix("SERVICE_QUOTA(")[:-1]))
+    assert result.timestamps.tolist() == usage.timestamps.tolist()
+    assert set(result.values.tolist()) == {quota}
+
+
+def test_insight_rule_metric_is_plausible_and_deterministic() -> None:
+    text = "INSIGHT_RULE_METRIC('top-talkers', 'UniqueContributors')"
+    first, again = one(run(text, window=WINDOW)), one(run(text, window=WINDOW))
+    assert first.timestamps.tolist() == list(range(0, 480, 60))
+    assert first.values.tolist() == again.values.tolist()
+    assert all(value.is_integer() and 0 < value <= 250 for value in first.values.tolist())
+    other = one(run("INSIGHT_RULE_METRIC('top-talkers', 'Sum')", window=WINDOW))
+    assert other.values.tolist() != first.values.tolist()
+    assert points(run(text)) == {}  # without a window, nothing to cover
+
+
+def test_lambda_answers_an_array_labelled_with_the_function() -> None:
+    result = many(run("LAMBDA('MyCustomDataSource', true, 'fuzzy', 99.9)", window=WINDOW))
+    assert len(result) == 1 and result[0].label == "MyCustomDataSource true fuzzy 99.9"
+    assert result[0].timestamps.tolist() == list(range(0, 480, 60))
+    assert np.all(result[0].values > 0)
+    assert points(run("SUM(FILL(LAMBDA('f'), 0))", window=WINDOW)) == points(run("FIRST(LAMBDA('f'))",
+                                                                                  window=WINDOW))
+
+
+def test_db_perf_insights_db_load_is_a_few_sessions() -> None:
+    load = one(run("DB_PERF_INSIGHTS('RDS', 'db-ABCDEFGHIJKLMNOPQRSTUVWXY1', 'db.load.avg')", window=WINDOW))
+    assert load.timestamps.size == 8 and np.all((0.3 <= load.values) & (load.values <= 5))
+    assert not np.array_equal(load.values, one(run(
+        "DB_PERF_INSIGHTS('DOCDB', 'db-ABCDEFGHIJKLMNOPQRSTUVWXY1', 'db.load.avg')", window=WINDOW)).values)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("SORT(a, AVG, DESC)", "SORT: the argument must be an array of time series"),
+    ("SORT(METRICS(), AVERAGE, DESC)", "SORT: the sort function must be one of AVG, MIN, MAX, SUM, STDDEV, "
+                                       "not the keyword AVERAGE"),
+    ("SORT(METRICS(), AVG, 'DESC')", "SORT: the sort order must be one of ASC, DESC, not a string"),
+    ("SORT(METRICS(), AVG, DESC, -1)", "SORT: the limit must be a whole number, at least 0, not -1"),
+    ("SORT(METRICS(), AVG)", "SORT: missing a required argument: 'order'"),
+    ("SLICE(METRICS(), 1.5)", "SLICE: the start must be a whole number, at least 0, not 1.5"),
+    ("SLICE(METRICS(), 0, a)", "SLICE: the end must be a number, not a time series"),
+    ("SLICE(METRICS())", "SLICE: missing a required argument: 'start'"),
+    ("CONCAT(a, 5)", "CONCAT: the argument must be a time series or an array of time series, not a number"),
+    ("DAY(5)", "DAY: the argument must be a time series or an array of time series, not a number"),
+    ("SERVICE_QUOTA(METRICS())", "SERVICE_QUOTA: the argument must be a time series, not an array"),
+    ("INSIGHT_RULE_METRIC('r', 'Median')", "INSIGHT_RULE_METRIC: the metric must be one of UniqueContributors"),
+    ("INSIGHT_RULE_METRIC('', 'Sum')", "INSIGHT_RULE_METRIC: the rule name must be a string that is not empty"),
+    ("LAMBDA(a)", "LAMBDA: the function name must be a string that is not empty, not a time series"),
+    ("LAMBDA('f', a)", "LAMBDA: an argument must be a string, a number, true or false, not a time series"),
+    ("LAMBDA('f', MAYBE)", "LAMBDA: an argument must be a string, a number, true or false, not the keyword MAYBE"),
+    ("LAMBDA('f'" + ", 1" * 21 + ")", "LAMBDA: takes at most 20 arguments after the function name, not 21"),
+    ("DB_PERF_INSIGHTS('S3', 'db-1', 'db.load.avg')", "DB_PERF_INSIGHTS: the service must be RDS or DOCDB"),
+])
+def test_the_new_functions_refuse_what_does_not_fit(text: str, message: str) -> None:
+    assert message in refused(text)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from reportgen import expression
 from reportgen.local import BackgroundStandIn, mathexpr
 from reportgen.local.mathexpr import ExpressionError, Program, TimeSeries, Window
 from reportgen.local.render import render_png, row_series
@@ -258,3 +259,14 @@ def test_a_widget_with_a_bad_expression_is_refused() -> None:
     doc = {**AVAILABILITY, "metrics": [*AVAILABILITY["metrics"][:2], [{"expression": "errors / requets"}]]}
     with pytest.raises(WidgetError, match="Unknown metric id 'requets' in expression of metrics\\[2\\]"):
         parse_widget(json.dumps(doc), now=NOW)
+
+
+def test_the_stand_in_implements_every_function_validation_knows_with_the_same_parameters() -> None:
+    # `reportgen validate` checks calls against reportgen.expression's table; the stand-in evaluates with
+    # its own callables. The two agree on names, parameter names, and which are optional or repeated.
+    def shape(signature: expression.Signature) -> list[tuple[str, bool, bool]]:
+        return [(parameter.name, parameter.optional, parameter.repeated) for parameter in signature.parameters]
+
+    assert set(mathexpr.FUNCTIONS) == set(expression.FUNCTIONS)
+    for name, function in mathexpr.FUNCTIONS.items():
+        assert shape(mathexpr._declared(function)[0]) == shape(expression.FUNCTIONS[name]), name

@@ -61,3 +61,11 @@ def test_an_anomaly_band_is_shaded_between_its_edges() -> None:
     shaded = draw(rows("ANOMALY_DETECTION_BAND(m1, 2)"))
     edges_only = draw(rows("m1"))
     assert pale_tint(shaded) > 10 * max(1, pale_tint(edges_only))
+
+
+def test_a_sorted_slice_draws_the_top_series() -> None:
+    widget = parse_widget(json.dumps({"metrics": rows("SLICE(SORT(METRICS(), MAX, DESC), 0, 1)")}), now=NOW)
+    (m1,), (m2,), top = row_series(widget)
+    highest = max((m1, m2), key=lambda row: float(row.series.values.max()))
+    assert [element.label for element in top] == ["m1" if highest is m1 else "m2"]
+    assert np.array_equal(top[0].series.values, highest.series.values)

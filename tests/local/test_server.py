@@ -68,8 +68,8 @@ ERRORS = {
     "height 2001": ({"MetricWidget": widget_json(height=2001)}, "InvalidParameterValue", "`height` is 2001"),
     "output format": ({"MetricWidget": widget_json(), "OutputFormat": "jpeg"}, "InvalidParameterValue",
                       "OutputFormat 'jpeg' is not supported"),
-    "unsupported function": ({"MetricWidget": widget_json(metrics=[[{"expression": "SLICE(m1, 1)", "id": "e1"}]])},
-                             "InvalidParameterValue", "Unsupported function SLICE in expression of e1"),
+    "unsupported function": ({"MetricWidget": widget_json(metrics=[[{"expression": "PERCENTILE(m1, 1)", "id": "e1"}]])},
+                             "InvalidParameterValue", "Unsupported function PERCENTILE in expression of e1"),
     "no widget": ({}, "MissingParameter", "The parameter MetricWidget is required."),
 }
 
