@@ -224,7 +224,12 @@ def _output_folder(out: Path) -> None:
 
 
 def _load(paths: Sequence[Path]) -> list[ReportSpec]:
-    return load_specs(list(paths) or [DEFAULT_SPECS])
+    """The specs, each of their warnings (a widget key sent to CloudWatch unchecked) printed as a line."""
+    specs = load_specs(list(paths) or [DEFAULT_SPECS])
+    for spec in specs:
+        for warning in spec.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return specs
 
 
 def _validate(options: argparse.Namespace) -> int:

@@ -142,6 +142,7 @@ class ReportSpec:
     period_line: int | None = None  # where the period is written (its `start` if custom), for plan errors
     schedule: Schedule = Schedule()
     deliver: Delivery = Delivery()
+    warnings: tuple[str, ...] = ()  # ``FILE:LINE: message`` for what loaded but deserves a word (unknown keys)
 
     @property
     def tz(self) -> ZoneInfo:

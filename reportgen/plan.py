@@ -17,6 +17,7 @@ from reportgen.model import (
 )
 from reportgen.periods import parse_time_expression, resolve_window, to_utc, utc_iso, utc_offset_hhmm
 from reportgen.spec import widget_json
+from reportgen.specschema import TIMEZONE_WORDS
 
 
 def _own_range(source: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
@@ -33,14 +34,27 @@ def _own_range(source: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
     return own
 
 
+def _own_timezone(source: Mapping[str, Any], report_offset: str) -> dict[str, str]:
+    """A widget's own ``timezone`` as the offset CloudWatch takes: a word such as ``Local`` (what dashboards and
+    IaC tools write) becomes the offset it stands for, the report's own for ``Local``; an offset stays."""
+    if "timezone" not in source:
+        return {}
+    written = source["timezone"]
+    word = written.lower()
+    if word in TIMEZONE_WORDS:
+        return {"timezone": TIMEZONE_WORDS[word] or report_offset}
+    return {"timezone": written}
+
+
 def make_plan(spec: ReportSpec, report_date: date, now: datetime) -> ReportPlan:
     """Resolve the report's window and build the exact MetricWidget JSON for every widget.
 
     Each widget gets the window as absolute UTC ``start``/``end`` unless it sets either itself (its range is
     then its own, naive date/times in it read in the report's zone as under ``period:``), the report zone's
-    UTC offset at the window's end as ``timezone``, its ``title``, and ``width``/``height`` (600×400 when
-    unset). Raise ``SpecError`` at the period's line if the period cannot be resolved (e.g. a custom period
-    that ends before it starts) or at the widget's if its final JSON exceeds CloudWatch's 100 KB.
+    UTC offset at the window's end as ``timezone`` (also for a ``timezone`` word such as ``Local``), its
+    ``title``, and ``width``/``height`` (600×400 when unset). Raise ``SpecError`` at the period's line if the
+    period cannot be resolved (e.g. a custom period that ends before it starts) or at the widget's if its final
+    JSON exceeds CloudWatch's 100 KB.
     """
     try:
         window = resolve_window(spec.period, spec.timezone, report_date, now)
@@ -62,6 +76,7 @@ def make_plan(spec: ReportSpec, report_date: date, now: datetime) -> ReportPlan:
                 "height": DEFAULT_WIDGET_HEIGHT,
                 **widget.source,
                 **own_range,
+                **_own_timezone(widget.source, filled["timezone"]),
                 "title": widget.title,  # the widget's own, or the one derived from its first metric
             }
             requests.append(WidgetRequest(

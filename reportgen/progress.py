@@ -2,8 +2,9 @@
 
 On a terminal one status line is redrawn with each report's widgets done/total; elsewhere, and with
 ``--quiet``, nothing is redrawn and only finished reports (or nothing but failures) are printed, one line
-each, so cron mail and log files stay readable. A widget that fails always gets a line saying why: the
-PDF is not where someone reading the log at 3 a.m. should have to look. ``NO_COLOR`` turns colour off.
+each, so cron mail and log files stay readable. A widget that fails always gets a line saying why and where
+the spec declares it (``FILE:LINE``): the PDF is not where someone reading the log at 3 a.m. should have to
+look. ``NO_COLOR`` turns colour off.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from reportgen.model import ReportPlan, WidgetResult
 
 _GREEN, _RED, _YELLOW, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[0m"
 _CLEAR_LINE = "\r\x1b[2K"
+# CloudWatch's answers to a widget it refuses as written: only an edit of the spec helps (and none is retried).
+SPEC_FAULT_CODES = frozenset({"InvalidParameterValue", "MissingParameter", "InvalidParameterCombination"})
 
 
 class Progress:
@@ -48,7 +51,12 @@ class Progress:
         if not result.ok:
             self._failed[plan.spec.id] += 1
             failed = self._paint("failed", _RED)
-            self.emit(f'{plan.spec.id}: widget "{result.request.title}" {failed}: {result.error}')
+            request = result.request
+            widget = plan.spec.sections[request.section].widgets[request.index]
+            where = f"{plan.spec.path}:{widget.line}"
+            if result.error_code in SPEC_FAULT_CODES:
+                where += "; not retried: CloudWatch refuses the widget as written"
+            self.emit(f'{plan.spec.id}: widget "{request.title}" {failed}: {result.error} ({where})')
 
     def report_written(self, plan: ReportPlan, path: str) -> None:
         report = plan.spec.id

@@ -2,7 +2,9 @@
 
 Checks are written as a small table of allowed keys per mapping (``Schema``) built from reusable value checks;
 the first problem found is raised as a ``SpecError`` through ``Context.fail``, which knows the line of every
-key/item path, and a misspelt key or choice is answered with the nearest valid one.
+key/item path, and a misspelt key or choice is answered with the nearest valid one. An ``open`` schema (what
+CloudWatch reads) lets through a key it does not know unless it is a near miss of one it does, and notes it in
+``Context.warnings``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -31,6 +33,8 @@ class Context:
     lines: Mapping[KeyPath, int]
     fixed_line: int | None = None  # content of a widget JSON file: every problem points at its `file:` line
     origin: str | None = None      # that JSON file as written in the spec, to prefix messages with
+    # ``FILE:LINE: message`` for each thing that passed but deserves a word; shared by ``for_json_file``'s.
+    warnings: list[str] = field(default_factory=list, compare=False)
 
     def line(self, path: KeyPath) -> int | None:
         if self.fixed_line is not None:
@@ -42,13 +46,19 @@ class Context:
         return None
 
     def fail(self, message: str, path: KeyPath) -> NoReturn:
+        raise self._error(message, path)
+
+    def warn(self, message: str, path: KeyPath) -> None:
+        self.warnings.append(str(self._error(message, path)))
+
+    def for_json_file(self, origin: str, file_line: int | None) -> Context:
+        return Context(self.file, {}, fixed_line=file_line, origin=origin, warnings=self.warnings)
+
+    def _error(self, message: str, path: KeyPath) -> SpecError:
         keys = [part for part in path if isinstance(part, str)]
         if self.origin is not None:
             message = f"in {self.origin}: {message}"
-        raise SpecError(message, file=self.file, line=self.line(path), key=keys[-1] if keys else None)
-
-    def for_json_file(self, origin: str, file_line: int | None) -> Context:
-        return Context(self.file, {}, fixed_line=file_line, origin=origin)
+        return SpecError(message, file=self.file, line=self.line(path), key=keys[-1] if keys else None)
 
 
 def label(path: KeyPath) -> str:
@@ -66,6 +76,28 @@ def did_you_mean(word: object, choices: Sequence[str]) -> str:
     by_lower = {choice.lower(): choice for choice in choices}
     match = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1)
     return f"; did you mean `{by_lower[match[0]]}`?" if match else ""
+
+
+def near_miss(word: str, choices: Sequence[str]) -> str | None:
+    """The choice closest to ``word`` if it is at most two edits away (one for words of up to four letters,
+    where two reach too many unrelated words), ignoring case; an edit adds, drops or changes a letter, or swaps
+    two neighbours. ``None`` when no choice is that close."""
+    allowed = 1 if len(word) <= 4 else 2
+    distance, closest = min(((_edits(word.lower(), choice.lower()), choice) for choice in choices),
+                            default=(allowed + 1, None))
+    return closest if distance <= allowed else None
+
+
+def _edits(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment): `stakced` is one edit from `stacked`."""
+    # d[i][j]: edits between a[:i] and b[:j]
+    d = [[i + j if i == 0 or j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
 
 
 def describe(value: object) -> str:
@@ -163,26 +195,39 @@ class Schema:
     keys: Mapping[str, Check]
     required: tuple[str, ...] = ()
     refused: Mapping[str, str] = field(default_factory=dict)  # known elsewhere, wrong here: key → why
+    # CloudWatch ignores keys it does not know, and real widget JSON carries some: an open schema passes an
+    # unknown key with a warning, unless it is a near miss of a known one (`stakced`), which is a slip.
+    open: bool = False
 
     def __call__(self, ctx: Context, value: Any, path: KeyPath) -> None:
         expect(ctx, value, path, isinstance(value, dict), f"a mapping of {self.noun} keys")
         for key, item in value.items():
             if key in self.refused:
                 ctx.fail(f"`{key}` cannot be used here: {self.refused[key]}", path + (key,))
-            if key not in self.keys:
-                article = "an" if self.noun[0] in "aeiou" else "a"
-                ctx.fail(f"`{key}` is not {article} {self.noun} key" + did_you_mean(key, list(self.keys)),
-                         path + (str(key),))  # the line map knows keys as written, e.g. "1" for 1
-            self.keys[key](ctx, item, path + (key,))
+            if key in self.keys:
+                self.keys[key](ctx, item, path + (key,))
+                continue
+            where = path + (str(key),)  # the line map knows keys as written, e.g. "1" for 1
+            slip = near_miss(str(key), list(self.keys))
+            if self.open and slip is None:
+                ctx.warn(f"`{key}` is not {self._a_noun} key reportgen knows; it is sent to CloudWatch as written",
+                         where)
+                continue
+            hint = f"; did you mean `{slip}`?" if slip else did_you_mean(key, list(self.keys))
+            ctx.fail(f"`{key}` is not {self._a_noun} key{hint}", where)
         for key in self.required:
             if key not in value:
                 ctx.fail(f"the {self.noun} needs `{key}`", path)
 
+    @property
+    def _a_noun(self) -> str:
+        return ("an " if self.noun[0] in "aeiou" else "a ") + self.noun
+
     def extended(self, **more: Check) -> Schema:
-        return Schema(self.noun, {**self.keys, **more}, self.required, self.refused)
+        return replace(self, keys={**self.keys, **more})
 
     def refusing(self, **why: str) -> Schema:
-        return Schema(self.noun, self.keys, self.required, why)
+        return replace(self, refused=why)
 
 
 def either(first: Check, second: Check, test: Callable[[Any], bool]) -> Check:

@@ -42,6 +42,8 @@ from reportgen.specschema import SPEC, WIDGET
 # aliases each would add hundreds of millions, which every check and the JSON would have to walk.
 MAX_ALIASED_VALUES = 100_000
 
+_FILE_WIDGET = WIDGET.refusing(file="a widget file holds one MetricWidget and cannot name another file")
+
 # reportgen.yaml (or .yml) in a spec folder holds the site's delivery settings, not a report.
 SITE_CONFIG_STEM = "reportgen"
 
@@ -134,6 +136,7 @@ def _load(path: Path) -> tuple[ReportSpec, int | None]:
         period_line=ctx.line(("period", "start") if isinstance(period, dict) else ("period",)),
         schedule=parse_schedule(doc.get("schedule", "daily")),
         deliver=_delivery(ctx, doc.get("deliver", {})),
+        warnings=tuple(ctx.warnings),
     )
     return spec, ctx.line(("report",))
 
@@ -337,7 +340,7 @@ def _read_widget_file(ctx: Context, file: Path) -> dict[str, Any]:
         ctx.fail(f"not valid JSON: {exc}", ())
     if not isinstance(content, dict):
         ctx.fail(f"a widget file must hold a JSON object (a MetricWidget), not {describe(content)}", ())
-    WIDGET(ctx, content, ())
+    _FILE_WIDGET(ctx, content, ())
     return content
 
 

@@ -2,6 +2,8 @@
 
 ``WIDGET`` is a MetricWidget as GetMetricWidgetImage and dashboard "Source" JSON write it, and alone checks the
 JSON of a ``file:`` widget; ``SPEC`` is a whole report spec, whose widgets are ``WIDGET`` plus ``file:``.
+The widget's tables are open: CloudWatch ignores keys it does not know, so one reportgen does not know either is
+sent with a warning, while one a slip away from a known key (`stakced`) is an error.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import available_timezones
 
+from reportgen import expression
+from reportgen.expression import ExpressionError
 from reportgen.mail import check_address, check_header_text, check_template
 from reportgen.model import MAX_METRICS_PER_WIDGET, MAX_WIDGET_PIXELS, MIN_WIDGET_PIXELS, REPORT_ID, valid_period
 from reportgen.periods import PERIOD_KEYWORDS, parse_time_expression
@@ -72,9 +76,9 @@ _METRIC_OPTIONS = Schema("metric option", {
     "region": _REGION,
     "accountId": string,
     "expression": string,
-})
+}, open=True)
 
-_AXIS = Schema("axis", {"min": number, "max": number, "label": string, "showUnits": boolean})
+_AXIS = Schema("axis", {"min": number, "max": number, "label": string, "showUnits": boolean}, open=True)
 
 
 def _annotation_list(value_check: Check, fills: tuple[str, ...]) -> Check:
@@ -82,7 +86,7 @@ def _annotation_list(value_check: Check, fills: tuple[str, ...]) -> Check:
     single = Schema("annotation", {
         "value": value_check, "label": string, "color": _COLOR, "fill": choice(*fills),
         "yAxis": _AXIS_SIDE, "visible": boolean,
-    }, required=("value",))
+    }, required=("value",), open=True)
 
     def band(ctx: Context, value: Any, path: KeyPath) -> None:
         if len(value) != 2:
@@ -106,6 +110,34 @@ def _metrics(ctx: Context, value: Any, path: KeyPath) -> None:
                  path)
     for index, row in enumerate(value):
         _metric_row(ctx, row, path + (index,), index)
+    _expressions(ctx, value, path)
+
+
+def _expressions(ctx: Context, rows: list[Any], path: KeyPath) -> None:
+    """Every math row's expression parses and calls CloudWatch's functions with fitting arguments, and names
+    only ids that rows of this widget define; checked here so a typo is found now, not by a night's request.
+
+    The rows have passed ``_metric_row``: the options of a row are its last element, and an `expression`
+    is a string in a row of its own.
+    """
+    options = {index: row[-1] for index, row in enumerate(rows) if isinstance(row[-1], dict)}
+    names: dict[int, str] = {}  # expression row → how the expression is named: its id, else its place
+    ids: dict[str, int] = {}
+    for index, option in options.items():
+        if (row_id := option.get("id")) is not None:
+            if row_id in ids:
+                ctx.fail(f"metric row {index + 1}: id `{row_id}` is already the id of metric row {ids[row_id] + 1}; "
+                         "ids must be unique in a widget", path + (index, len(rows[index]) - 1, "id"))
+            ids[row_id] = index
+        if "expression" in option:
+            names[index] = row_id if row_id is not None else f"metric row {index + 1}"
+    try:
+        expression.check_all({name: options[index]["expression"] for index, name in names.items()}, ids)
+    except ExpressionError as exc:
+        index = next((index for index, name in names.items() if name == exc.culprit), min(names))
+        text = options[index]["expression"]
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        ctx.fail(f"metric row {index + 1} (`{shown}`): {exc}", path + (index, len(rows[index]) - 1, "expression"))
 
 
 def _metric_row(ctx: Context, row: Any, path: KeyPath, index: int) -> None:
@@ -137,41 +169,54 @@ def _metric_row(ctx: Context, row: Any, path: KeyPath, index: int) -> None:
                  f"it has {len(names)} name{'s' if len(names) > 1 else ''}", path)
 
 
+# Besides a UTC offset, ``timezone`` may be a word dashboards and IaC tools write: what each stands for, None
+# being the report's own zone (a still image has no browser; its reader's zone is the report's).
+TIMEZONE_WORDS: dict[str, str | None] = {"local": None, "browser": None, "utc": "+0000"}
+_OFFSET = pattern(r"[+-](0\d|1[0-4])[0-5]\d", "a UTC offset such as +0100 or -0500, or Local")
+
+
+def _timezone(ctx: Context, value: Any, path: KeyPath) -> None:
+    if not (isinstance(value, str) and value.lower() in TIMEZONE_WORDS):
+        _OFFSET(ctx, value, path)
+
+
 WIDGET = Schema("widget", {
     "metrics": _metrics,
     "annotations": Schema("annotations", {
         "horizontal": _annotation_list(number, ("above", "below", "none")),
         "vertical": _annotation_list(_timestamp, ("before", "after", "none")),
         "alarms": list_of(string),
-    }),
+    }, open=True),
     "start": _time_expression,
     "end": _time_expression,
     "width": integer(MIN_WIDGET_PIXELS, MAX_WIDGET_PIXELS),
     "height": integer(MIN_WIDGET_PIXELS, MAX_WIDGET_PIXELS),
-    "legend": Schema("legend", {"position": choice("bottom", "right", "hidden")}),
+    "legend": Schema("legend", {"position": choice("bottom", "right", "hidden")}, open=True),
     "liveData": boolean,
     "period": _period_seconds,
     "region": _REGION,
     "stacked": boolean,
     "stat": string,
     "theme": choice("light", "dark"),
-    "timezone": pattern(r"[+-](0\d|1[0-4])[0-5]\d", "a UTC offset such as +0100 or -0500"),
+    "timezone": _timezone,
     "title": string,
-    "view": choice("timeSeries", "bar", "pie", "singleValue", "gauge"),
-    "yAxis": Schema("yAxis", {"left": _AXIS, "right": _AXIS}),
+    # gauge reads its range from yAxis.left.min/max, table its options from `table`, pie `labels`
+    "view": choice("timeSeries", "bar", "pie", "singleValue", "gauge", "table"),
+    "yAxis": Schema("yAxis", {"left": _AXIS, "right": _AXIS}, open=True),
     "setPeriodToTimeRange": boolean,
     "sparkline": boolean,
     "accountId": string,
     "singleValueFullPrecision": boolean,
     "trend": boolean,
-    "labels": Schema("labels", {"visible": boolean}),
+    "labels": Schema("labels", {"visible": boolean}, open=True),
     "table": Schema("table", {
         "layout": choice("horizontal", "vertical"),
         "showTimeSeriesData": boolean,
         "stickySummary": boolean,
-        "summaryColumns": list_of(string),
-    }),
-})
+        "summaryColumns": list_of(choice("MIN", "MAX", "SUM", "AVG")),
+    }, open=True),
+    "copilot": boolean,  # written by code that calls GetMetricWidgetImage; CloudWatch takes it
+}, open=True)
 
 
 # --- the report spec around the widgets ----------------------------------------------------------------

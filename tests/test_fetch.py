@@ -5,12 +5,16 @@ The wire path is covered against the real stand-in in test_pipeline.py; here the
 """
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
+from reportgen.aws import WidgetImageClient, open_clients
 from reportgen.errors import AwsError, CredentialsError, TransientError
 from reportgen.fetch import PNG_SIGNATURE, RetryPolicy, fetch_widget
-from reportgen.model import WidgetRequest, WidgetResult
+from reportgen.local import BackgroundStandIn
+from reportgen.model import ClientKey, WidgetRequest, WidgetResult
+from reportgen.progress import SPEC_FAULT_CODES
 from reportgen.ratelimit import StrictRateLimiter
 
 PNG = PNG_SIGNATURE + b"rest of a png"
@@ -86,6 +90,20 @@ async def test_a_client_error_is_not_retried() -> None:
     result, _ = await fetch(source)
     assert not result.ok
     assert (result.attempts, result.error) == (1, "InvalidParameterValue: bad JSON")
+
+
+@pytest.mark.parametrize("code", sorted(SPEC_FAULT_CODES))
+async def test_a_widget_cloudwatch_refuses_on_the_wire_is_asked_for_once(
+        make_standin: Callable[..., BackgroundStandIn], code: str) -> None:
+    standin = make_standin()
+    message = "The parameter MetricWidget.view must be one of timeSeries, bar, pie."
+    standin.add_fault(code, status=400, message=message, count=-1)
+    key = ClientKey("fetch-tests", "us-east-1")
+    async with open_clients([key], endpoint_url=standin.endpoint_url) as clients:
+        client = clients[key]
+        assert isinstance(client, WidgetImageClient)
+        result = await fetch_widget(REQUEST, client, StrictRateLimiter(20), RetryPolicy(attempts=6, base_delay=0))
+    assert (result.attempts, result.error_code, result.error) == (1, code, f"{code}: {message}")
 
 
 @pytest.mark.looptime

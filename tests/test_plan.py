@@ -94,6 +94,19 @@ def test_a_widget_with_its_own_range_and_timezone_keeps_them(make_spec):
     assert own["timezone"] == "+0000"
 
 
+@pytest.mark.parametrize(("written", "offset"), [
+    ("Local", "+0100"), ("local", "+0100"), ("browser", "+0100"),  # the report's zone: Berlin in November
+    ("UTC", "+0000"), ("-0530", "-0530"),
+])
+def test_a_timezone_word_is_sent_as_the_offset_it_stands_for(make_spec, written, offset):
+    spec = make_spec(DAILY.replace('timezone: "+0000"', f'timezone: "{written}"'))
+    summer = make_plan(spec, date(2026, 7, 15), NIGHTLY)
+    plan = make_plan(spec, date(2026, 11, 26), NIGHTLY)
+    assert sent(plan.widgets[2].metric_widget)["timezone"] == offset
+    if written.lower() in ("local", "browser"):
+        assert sent(summer.widgets[2].metric_widget)["timezone"] == "+0200"  # the offset of that report's window
+
+
 @pytest.mark.parametrize(("day", "start", "end", "offset"), [
     (date(2026, 7, 15), "2026-07-13T22:00:00Z", "2026-07-14T22:00:00Z", "+0200"),
     # The day summer time ends is 25 hours; CloudWatch gets the offset in force at the window's end.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
-from reportgen.model import WidgetRequest, WidgetResult
+from reportgen.model import AwsTarget, Layout, Period, ReportSpec, Section, WidgetRequest, WidgetResult, WidgetSpec
 from reportgen.progress import LiveProgress, Progress
 
 
@@ -16,16 +17,18 @@ class Terminal(io.StringIO):
 
 
 class FakePlan:
-    """Just what Progress reads of a plan."""
+    """Just what Progress reads of a plan: the spec (whose first widget is declared on line 12) and a count."""
 
     def __init__(self, report: str, widgets: int) -> None:
-        self.spec = type("Spec", (), {"id": report})()
+        cpu = WidgetSpec(title="CPU", source={}, line=12)
+        self.spec = ReportSpec(report, "T", Path("specs", f"{report}.yaml"), "UTC", Period(), AwsTarget(), Layout(),
+                               (Section("S", (cpu,)),))
         self.widgets = tuple(range(widgets))
 
 
-def result(ok: bool) -> WidgetResult:
+def result(ok: bool, error: str = "boom", code: str | None = None) -> WidgetResult:
     request = WidgetRequest("r", 0, 0, "CPU", "{}", 600, 400)
-    return WidgetResult(request, png=b"png" if ok else None, error=None if ok else "boom")
+    return WidgetResult(request, png=b"png" if ok else None, error=None if ok else error, error_code=code)
 
 
 def feed(progress: Progress) -> None:
@@ -59,7 +62,7 @@ def test_a_non_empty_no_color_turns_colour_off(monkeypatch: pytest.MonkeyPatch, 
 def test_a_log_gets_plain_lines_a_failed_widget_and_a_report() -> None:
     stream = io.StringIO()
     feed(Progress.for_stream(stream, quiet=False))
-    assert stream.getvalue() == ('daily-ops: widget "CPU" failed: boom\n'
+    assert stream.getvalue() == ('daily-ops: widget "CPU" failed: boom (specs/daily-ops.yaml:12)\n'
                                  "daily-ops: 3 widgets, 1 failed -> out/daily-ops.pdf\n")
 
 
@@ -75,3 +78,15 @@ def test_quiet_prints_only_reports_with_failures() -> None:
     assert stream.getvalue() == ""
     feed(quiet)
     assert "1 failed" in stream.getvalue()
+
+
+@pytest.mark.parametrize("code", ["InvalidParameterValue", "MissingParameter", "InvalidParameterCombination"])
+def test_a_widget_cloudwatch_refuses_as_written_is_named_by_title_and_line(code: str) -> None:
+    stream = io.StringIO()
+    progress = Progress(stream)
+    plan = FakePlan("daily-ops", 1)
+    progress.report_started(plan)  # type: ignore[arg-type]
+    message = f"{code}: The parameter MetricWidget.metrics[0] is not valid"
+    progress.widget_done(plan, result(False, message, code))  # type: ignore[arg-type]
+    assert stream.getvalue() == (f'daily-ops: widget "CPU" failed: {message} (specs/daily-ops.yaml:12; '
+                                 "not retried: CloudWatch refuses the widget as written)\n")

@@ -149,7 +149,7 @@ ERRORS = [
     pytest.param(spec(widget=widget("metrics: [[A, B]]", "height: true")),
                  "`height` must be an integer, not a boolean (true)", 7, id="height-bool"),
     pytest.param(spec(widget=widget("metrics: [[A, B]]", "view: line")),
-                 "`view` must be one of timeSeries, bar, pie, singleValue, gauge, not `line`", 7, id="view"),
+                 "`view` must be one of timeSeries, bar, pie, singleValue, gauge, table, not `line`", 7, id="view"),
     pytest.param(spec(widget=widget("metrics: [[A, B]]", "view: timeseries")), "did you mean `timeSeries`?", 7,
                  id="view-case"),
     pytest.param(spec(widget=widget("metrics: [[A, B]]", "period: 45")),
@@ -165,7 +165,8 @@ ERRORS = [
     pytest.param(spec(widget=widget("metrics: [[A, B]]", "theme: black")), "`theme` must be one of light, dark", 7,
                  id="theme"),
     pytest.param(spec(widget=widget("metrics: [[A, B]]", "timezone: '+1:00'")),
-                 "`timezone` must be a UTC offset such as +0100 or -0500, not `+1:00`", 7, id="widget-timezone"),
+                 "`timezone` must be a UTC offset such as +0100 or -0500, or Local, not `+1:00`", 7,
+                 id="widget-timezone"),
     pytest.param(spec(widget=widget("metrics: [[A, B]]", "start: yesterday")), "neither an ISO 8601", 7,
                  id="widget-start"),
     pytest.param(spec(widget=widget("metrics: [[A, B]]", "region: Frankfurt")), "must be an AWS region", 7,
@@ -178,10 +179,11 @@ ERRORS = [
                  "`lable` is not an axis key; did you mean `label`?", 9, id="yaxis-key"),
     pytest.param(spec(widget=widget("metrics: [[A, B]]", "yAxis: {right: {max: high}}")),
                  "`max` must be a number, not a string", 7, id="yaxis-max"),
-    pytest.param(spec(widget=widget("metrics: [[A, B]]", "yAxis: {center: {}}")), "`center` is not a yAxis key",
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "yAxis: {lfet: {}}")),
+                 "`lfet` is not a yAxis key; did you mean `left`?",
                  7, id="yaxis-side"),
-    pytest.param(spec(widget=widget("metrics: [[A, B]]", "labels: {shown: true}")),
-                 "`shown` is not a labels key", 7, id="labels"),
+    pytest.param(spec(widget=widget("metrics: [[A, B]]", "labels: {visble: true}")),
+                 "`visble` is not a labels key; did you mean `visible`?", 7, id="labels"),
     pytest.param(spec(widget=widget("metrics: [[A, B]]", "table: {summaryColumns: [MAX, 1]}")),
                  "`summaryColumns[1]` must be a string, not an integer (1)", 7, id="table-columns"),
     # --- annotations
@@ -430,6 +432,59 @@ def test_an_alias_inside_its_own_anchor_is_refused(write_spec: WriteSpec) -> Non
 
 # --- widgets given as `file:` ------------------------------------------------------------------------------
 
+# Keys CloudWatch documents or that dashboards, the console and IaC tools write: they load without a word.
+KNOWN_WIDGET_KEYS = [
+    "copilot: true", "liveData: true", "sparkline: true", "trend: true", "setPeriodToTimeRange: true",
+    "singleValueFullPrecision: true", "accountId: '123456789012'", "region: eu-west-1", "stacked: false",
+    "labels: {visible: true}", "legend: {position: hidden}", "theme: dark", "timezone: '-0530'",
+    "table: {layout: vertical, showTimeSeriesData: false, stickySummary: true, summaryColumns: [MIN, MAX, SUM, AVG]}",
+    "yAxis: {left: {min: 0, max: 100, label: ms, showUnits: false}, right: {min: 1}}",
+    "annotations: {horizontal: [{value: 1, label: x, color: '#ff0000', fill: above, yAxis: right, visible: true}],"
+    " alarms: ['arn:aws:cloudwatch:us-east-1:1:alarm:a']}",
+    *(f"view: {view}" for view in ("timeSeries", "bar", "pie", "singleValue", "gauge", "table")),
+    *(f"timezone: {word}" for word in ("Local", "local", "UTC", "browser")),
+]
+
+
+@pytest.mark.parametrize("key", KNOWN_WIDGET_KEYS)
+def test_keys_cloudwatch_takes_load_silently(write_spec: WriteSpec, key: str) -> None:
+    loaded = load_spec(write_spec(spec(widget=widget("metrics: [[A, B, {label: x, visible: false}]]", key))))
+    assert loaded.warnings == ()
+
+
+def test_an_unknown_widget_key_far_from_known_ones_is_sent_with_one_warning(write_spec: WriteSpec) -> None:
+    path = write_spec(spec("defaults: {dashboardTag: ops}\n",
+                           widget=widget("metrics: [[A, B, {unit: Percent}]]", "yAxis: {left: {scale: log}}")))
+    loaded = load_spec(path)
+    assert loaded.warnings == (
+        f"{path}:3: `dashboardTag` is not a widget key reportgen knows; it is sent to CloudWatch as written",
+        f"{path}:7: `unit` is not a metric option key reportgen knows; it is sent to CloudWatch as written",
+        f"{path}:8: `scale` is not an axis key reportgen knows; it is sent to CloudWatch as written",
+    )
+    assert loaded.sections[0].widgets[0].source["dashboardTag"] == "ops"  # passed through, not dropped
+
+
+def test_an_unknown_key_in_a_widget_file_warns_at_the_file_line(write_spec: WriteSpec, tmp_path: Path) -> None:
+    write_widget(tmp_path, '{"metrics": [["A", "B"]], "annotationsVersion": 2}')
+    path = write_spec(FILE_WIDGET)
+    assert load_spec(path).warnings == (
+        f"{path}:6: in widgets/w.json: `annotationsVersion` is not a widget key reportgen knows; "
+        "it is sent to CloudWatch as written",)
+
+
+@pytest.mark.parametrize(("key", "fragment"), [
+    ("Stacked: true", "`Stacked` is not a widget key; did you mean `stacked`?"),     # case only
+    ("trnd: true", "`trnd` is not a widget key; did you mean `trend`?"),             # one letter dropped
+    ("sparklines: true", "`sparklines` is not a widget key; did you mean `sparkline`?"),
+    ("lievData: true", "`lievData` is not a widget key; did you mean `liveData`?"),  # two letters swapped
+    ("setPeriodToTimeRnage: true", "did you mean `setPeriodToTimeRange`?"),
+])
+def test_a_key_one_or_two_edits_from_a_known_one_is_a_slip(write_spec: WriteSpec, key: str, fragment: str) -> None:
+    with pytest.raises(SpecError, match=fragment.replace("?", r"\?")) as caught:
+        load_spec(write_spec(spec(widget=widget("metrics: [[A, B]]", key))))
+    assert caught.value.line == 7
+
+
 FILE_WIDGET = spec(widget=widget("file: widgets/w.json"))  # the `file:` key is on line 6
 
 
@@ -450,7 +505,8 @@ FILE_ERRORS = [
                  id="bad-option"),
     pytest.param('{"title": "No metrics"}', "neither `widgets/w.json` nor the widget's YAML gives `metrics`",
                  id="no-metrics"),
-    pytest.param('{"metrics": [["A", "B"]], "file": "other.json"}', "`file` is not a widget key", id="nested-file"),
+    pytest.param('{"metrics": [["A", "B"]], "file": "other.json"}', "`file` cannot be used here: a widget file holds",
+                 id="nested-file"),
 ]
 
 

@@ -21,6 +21,7 @@ import math
 import re
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
 from PIL import Image
 
-from reportgen.local import mathexpr, synthetic
+from reportgen.local import fonts, mathexpr, synthetic
 from reportgen.local.widget import HorizontalAnnotation, MetricRow, Widget, YAxis, math_program
 
 DPI = 100
@@ -127,7 +128,9 @@ def render_png(widget: Widget, fetched: Sequence[synthetic.Series | None] | None
     """Draw ``widget`` and return PNG bytes of exactly ``width`` × ``height`` pixels; ``fetched`` is data
     to draw instead of synthetic data and ``search`` answers SEARCH, as ``row_series`` takes them."""
     # Unhinted glyphs lay out faster than matplotlib's default autohinting and look as crisp at these sizes.
-    with _LOCK, matplotlib.rc_context({"text.hinting": "no_hinting"}):
+    with _LOCK, matplotlib.rc_context({"text.hinting": "no_hinting"}), warnings.catch_warnings():
+        # matplotlib warns at every glyph no font has; _Page.text logs each such character once instead.
+        warnings.filterwarnings("ignore", r"Glyph \d+ .*missing from font", UserWarning)
         page = _Page(widget)
         _VIEWS[widget.view](page, _plots(widget, fetched, search))
         return page.png()
@@ -160,6 +163,7 @@ class _Page:
 
     def text(self, x: float, y: float, text: str, *, points: float = SMALL_PT, color: str | None = None,
              ha: str = "left", va: str = "baseline", bold: bool = False, rotation: float = 0) -> None:
+        fonts.report_missing(text)
         self.add(Text(x, y, text, fontproperties=_font(points, bold), color=color or self.theme.text, ha=ha, va=va,
                       rotation=rotation, rotation_mode="anchor", transform=_PIXELS, parse_math=False), 3)
 
@@ -369,7 +373,8 @@ def _text_size(text: str, points: float, bold: bool) -> tuple[float, float]:
 
 @cache
 def _font(points: float, bold: bool = False) -> FontProperties:
-    return FontProperties(size=points, weight="bold" if bold else "normal")
+    # A list of families: matplotlib takes each glyph from the first that has it (Chinese, Japanese, Korean…).
+    return FontProperties(family=fonts.family_chain(), size=points, weight="bold" if bold else "normal")
 
 
 @dataclass(frozen=True)
@@ -931,12 +936,11 @@ def _draw_pie(page: _Page, plots: list[_Plot]) -> None:
 def _draw_single_value(page: _Page, plots: list[_Plot]) -> None:
     widget = page.widget
     summaries = [_summary(plot, widget) for plot in plots]
-    cells = _cells(page, len(plots))
-    if not cells:
+    area = _cell_area(page)
+    if all(value is None for value in summaries):  # also when no row is drawn: a SEARCH that found nothing
+        page.no_data(area)
         return
-    if all(value is None for value in summaries):
-        page.no_data(_Box(PAD, PAD, page.width - 2 * PAD, cells[0].top - PAD))
-        return
+    cells = _cells(area, len(plots))
     texts = [_with_unit(value, plot.data.unit, full=widget.full_precision) for plot, value in zip(plots, summaries)]
     cell = cells[0]
     spark = cell.height * 0.3 if widget.sparkline and cell.height >= 60 else 0
@@ -977,10 +981,11 @@ def _draw_gauge(page: _Page, plots: list[_Plot]) -> None:
     low = page.widget.left.min if page.widget.left.min is not None else 0.0
     high = page.widget.left.max if page.widget.left.max is not None else 100.0
     summaries = [_summary(plot, page.widget) for plot in plots]
-    cells = _cells(page, len(plots))
-    if cells and all(value is None for value in summaries):
-        page.no_data(_Box(PAD, PAD, page.width - 2 * PAD, cells[0].top - PAD))
+    area = _cell_area(page)
+    if all(value is None for value in summaries):
+        page.no_data(area)
         return
+    cells = _cells(area, len(plots))
     for plot, cell, value in zip(plots, cells, summaries):
         label_height = _cell_label(page, plot, cell)
         radius = min(cell.width / 2 - 6, cell.height - label_height - 24)
@@ -1001,9 +1006,13 @@ def _draw_gauge(page: _Page, plots: list[_Plot]) -> None:
                       va="top")
 
 
-def _cells(page: _Page, count: int) -> list[_Box]:
-    """Split the area under the title into ``count`` cells, each at least ~160 px wide where possible."""
-    area = _Box(PAD, PAD, page.width - 2 * PAD, page.height - page.title() - PAD)
+def _cell_area(page: _Page) -> _Box:
+    """The area under the title, which the single-value and gauge views split into cells."""
+    return _Box(PAD, PAD, page.width - 2 * PAD, page.height - page.title() - PAD)
+
+
+def _cells(area: _Box, count: int) -> list[_Box]:
+    """Split ``area`` into ``count`` (at least one) cells, each at least ~160 px wide where possible."""
     columns = max(1, min(count, int(area.width // 160)))
     rows = math.ceil(count / columns)
     width, height = area.width / columns, area.height / rows

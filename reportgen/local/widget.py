@@ -1,9 +1,11 @@
 """MetricWidget JSON → a typed, validated ``Widget``, as GetMetricWidgetImage understands it.
 
-Everything CloudWatch would refuse raises ``WidgetError`` with a message that names the offending key
-(``metrics[2][4]: `colour` is not a metric option; did you mean `color`?``); the server answers it as
-``InvalidParameterValue``. Keys that real dashboard JSON carries but that do not change a still image
-(``liveData``, ``table.stickySummary``) are checked for their type and otherwise ignored. ``region``
+Everything CloudWatch would refuse raises ``WidgetError`` with a message that names the offending key; the
+server answers it as ``InvalidParameterValue``. Keys that real dashboard JSON carries but that do not change a
+still image (``liveData``, ``table.stickySummary``) are checked for their type and otherwise ignored. A key no
+one knows is ignored, as CloudWatch ignores it (real code sends ``"copilot": true``), unless it is a slip of a
+known one, answered by the rule ``reportgen validate`` applies (``metrics[2]: `colour` is not a metric option;
+did you mean `color`?``), so a typo does not silently draw the default. ``region``
 defaults to the caller's, as CloudWatch's does, and picks the synthetic data drawn; ``accountId`` only feeds
 the dynamic label ``${PROP('AccountId')}``.
 """
@@ -31,7 +33,7 @@ from reportgen.model import (
     valid_period,
 )
 from reportgen.periods import parse_duration
-from reportgen.schema import did_you_mean
+from reportgen.schema import did_you_mean, near_miss
 
 DEFAULT_START, DEFAULT_END = "-PT3H", "P0D"
 DEFAULT_STAT = "Average"
@@ -43,8 +45,8 @@ _USED_KEYS = frozenset({
     "title", "view", "yAxis", "stacked", "theme", "setPeriodToTimeRange", "sparkline", "region", "accountId",
     "singleValueFullPrecision", "trend", "labels", "table",
 })
-# Carried by dashboard JSON; they do not change a still image.
-_IGNORED_KEYS = frozenset({"liveData"})
+# Carried by dashboard JSON or callers' code; they do not change a still image.
+_IGNORED_KEYS = frozenset({"liveData", "copilot"})
 _METRIC_OPTIONS = frozenset({
     "id", "label", "color", "stat", "period", "yAxis", "visible", "region", "accountId", "expression",
 })
@@ -181,12 +183,17 @@ def parse_widget(text: str | bytes, *, now: datetime, region: str | None = None)
         raise WidgetError(f"MetricWidget is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise WidgetError(f"MetricWidget must be a JSON object, not {_kind(doc)}")
+    if "properties" in doc and doc.get("metrics") is None:  # a whole dashboard widget, not its properties
+        raise WidgetError("`properties` is not a MetricWidget key: "
+                          "pass the contents of a dashboard widget's `properties`")
     _check_keys(doc, _USED_KEYS | _IGNORED_KEYS, "MetricWidget", "key")
 
     stat = _stat(doc.get("stat", DEFAULT_STAT), "stat")
     period = _period(doc.get("period", DEFAULT_PERIOD), "period")
-    start = _instant(doc.get("start", DEFAULT_START), "start", now)
     end = _instant(doc.get("end", DEFAULT_END), "end", now)
+    # A duration `start` with an absolute `end` (CDK writes `-P7D` with a fixed end) counts back from that end.
+    absolute_end = "end" in doc and not _is_duration(doc["end"])
+    start = _instant(doc.get("start", DEFAULT_START), "start", end if absolute_end else now)
     if start >= end:
         raise WidgetError(f"`start` ({start:%Y-%m-%dT%H:%M:%SZ}) must be before `end` ({end:%Y-%m-%dT%H:%M:%SZ})")
     axes = _mapping(doc.get("yAxis", {}), "yAxis")
@@ -418,6 +425,10 @@ def _table(value: Any) -> Table:
     )
 
 
+def _is_duration(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lstrip("+-")[:1].upper() == "P"
+
+
 def _instant(value: Any, where: str, now: datetime) -> datetime:
     """An ISO 8601 instant (naive means UTC) or a duration relative to ``now``.
 
@@ -427,7 +438,7 @@ def _instant(value: Any, where: str, now: datetime) -> datetime:
     if not isinstance(value, str) or not value.strip():
         raise WidgetError(f"`{where}` must be an ISO 8601 time like 2026-11-25T00:00:00Z or a duration like -PT3H")
     text = value.strip()
-    if text.lstrip("+-")[:1].upper() == "P":
+    if _is_duration(text):
         try:
             length = abs(parse_duration(text))
         except ValueError:
@@ -510,12 +521,11 @@ def _list(value: Any, where: str) -> list[Any]:
 
 
 def _check_keys(doc: dict[str, Any], known: frozenset[str] | set[str], where: str, what: str) -> None:
+    """Refuse a key that is a slip of a known one; any other unknown key is ignored."""
     for key in doc:
-        if key not in known:
-            if where == "MetricWidget" and key == "properties":
-                raise WidgetError("`properties` is not a MetricWidget key: "
-                                  "pass the contents of a dashboard widget's `properties`")
-            raise WidgetError(f"`{where}`: `{key}` is not a {what}{did_you_mean(key, sorted(known))}")
+        slip = None if key in known else near_miss(str(key), sorted(known))
+        if slip is not None:
+            raise WidgetError(f"`{where}`: `{key}` is not a {what}; did you mean `{slip}`?")
 
 
 def _is_int(value: Any) -> bool:

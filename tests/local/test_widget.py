@@ -95,6 +95,14 @@ def test_dashboard_keys_are_accepted() -> None:
     assert widget.stacked and widget.theme == "dark" and widget.period_to_time_range and widget.sparkline
 
 
+def test_unknown_keys_are_ignored_as_cloudwatch_ignores_them() -> None:
+    assert parse(view="table", copilot=True, dashboardTag={"team": "ops"}, yAxis={"left": {"scale": "log"}},
+                 table={"layout": "horizontal", "pinned": True}, legend={"position": "bottom", "align": "left"},
+                 metrics=[[*CPU, {"unit": "Percent"}]],
+                 annotations={"horizontal": [{"value": 1, "shade": "red"}], "notes": []}) == parse(
+                     view="table", annotations={"horizontal": [{"value": 1}]})
+
+
 def test_exactly_100_metrics_are_allowed() -> None:
     assert len(parse(metrics=[CPU] + [["...", f"i-{n}"] for n in range(99)]).metrics) == 100
 
@@ -116,10 +124,12 @@ BAD = [
     ({"metrics": [[*CPU, {"id": "M1"}]]}, "an id starts with a lowercase letter"),
     ({"metrics": [[*CPU, {"id": "m1"}], [*CPU, {"id": "m1"}]]}, "metric id 'm1' is used by more than one row"),
     ({"metrics": [[{"label": "x"}]]}, "has no metric and no `expression`"),
-    ({"metrics": [[{"expression": "SLICE(m1, 1)", "id": "e1"}]]}, "Unsupported function SLICE in expression of e1"),
+    ({"metrics": [[{"expression": "PERCENTILE(m1, 1)", "id": "e1"}]]},
+     "Unsupported function PERCENTILE in expression of e1"),
     ({"metrics": [CPU, [{"expression": "cpu * 2"}]]}, "Unknown metric id 'cpu' in expression of metrics[1]"),
     ({"widht": 300}, "`widht` is not a key; did you mean `width`?"),
-    ({"properties": {}}, "pass the contents of a dashboard widget's `properties`"),
+    ({"stakced": True}, "`stakced` is not a key; did you mean `stacked`?"),
+    ({"metrics": None, "properties": {"metrics": [CPU]}}, "pass the contents of a dashboard widget's `properties`"),
     ({"width": 0}, "`width` is 0: must be a whole number of pixels from 1 to 2000"),
     ({"height": 2001}, "`height` is 2001"),
     ({"width": 300.5}, "`width` is 300.5"),
@@ -132,7 +142,7 @@ BAD = [
     ({"start": "-PT1H", "end": "-PT2H"}, "must be before `end`"),
     ({"timezone": "Europe/Berlin"}, "`timezone` is 'Europe/Berlin': expected an offset like +0100"),
     ({"yAxis": {"left": {"min": 10, "max": 5}}}, "`yAxis.left.min` (10) must be less than `yAxis.left.max` (5)"),
-    ({"yAxis": {"centre": {}}}, "`centre` is not a y-axis side"),
+    ({"yAxis": {"lfet": {}}}, "`lfet` is not a y-axis side; did you mean `left`?"),
     ({"annotations": {"horizontal": [{"value": "high"}]}}, "`annotations.horizontal[0].value` must be a number"),
     ({"annotations": {"horizontal": [{"value": 1, "fill": "between"}]}}, "`annotations.horizontal[0].fill`"),
     ({"annotations": {"vertical": [{"value": 5}]}}, "`annotations.vertical[0].value` must be an ISO 8601 time"),
