@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench gallery validate clean
+.PHONY: run test fuzz lint bench gallery validate clean
 
 # Reinstall whenever the project's metadata changes. The installer's chatter goes to a log that is shown
 # only if the install fails.
@@ -25,6 +25,10 @@ validate: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The stand-in's property tests with thousands of generated widgets instead of `make test`'s few dozen.
+fuzz: $(STAMP)
+	REPORTGEN_FUZZ_EXAMPLES=$${REPORTGEN_FUZZ_EXAMPLES:-3000} $(PY) -m pytest -q -o timeout=3600 tests/local/test_standin_properties.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check reportgen tests bench
