@@ -8,7 +8,8 @@ inject faults for retry tests.
     widget      MetricWidget JSON → typed ``Widget`` (validation, the "." shorthand, times)
     mathexpr    metric math over the rows named (parsed by reportgen.expression): CloudWatch's functions, by table
     synthetic   deterministic, plausible data for a metric row over a time window
-    render      ``Widget`` → PNG bytes (matplotlib, in worker processes)
+    render      ``Widget`` → PNG bytes (matplotlib, in worker processes): a module per view, and the page,
+                legend, axes, text and theme they share
     aggregate   CloudWatch's statistics (pNN, TM/WM/TC/TS/PR, IQM, …) over each period's samples
     store       the metric store: datapoints and dashboards in SQLite
     operations  the store-backed API operations, and the stored series a widget draws
