@@ -4,9 +4,11 @@
 reportlab's ``rl_config``. The pipeline runs it in a worker process. The same inputs give the same bytes.
 
 Layout: a header on the first page (title, period, report date, generation time, a summary), then each
-section as a heading followed by its widgets in a grid of ``layout.columns`` per row. A row never splits
-across pages and a heading always stays with its first row. Images keep their aspect ratio and are never
-drawn larger than at 96 dpi; a widget without a usable image becomes a marked box of the same size.
+section as a heading followed by its widgets in rows of up to ``columns``. ``reportgen.layout`` decides the
+rows and pages (justified rows, pages filled by shrinking their rows a little); this module measures the
+headings and draws what it decided. A row never splits across pages and a heading stays with its first
+row. Images keep their aspect ratio and are never drawn larger than at 96 dpi; a widget without a usable
+image becomes a marked box of the size it asked for.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from reportlab.platypus import (
     Flowable,
     Frame,
     HRFlowable,
-    KeepTogether,
+    PageBreak,
     PageTemplate,
     Paragraph,
     Spacer,
@@ -44,15 +46,14 @@ from reportlab.platypus import (
 )
 
 from reportgen.files import write_atomic
+from reportgen.layout import GUTTER, POINTS_PER_PIXEL, Block, Cell, Heading, Widget, paginate
 from reportgen.model import Layout, ReportPlan, WidgetRequest, WidgetResult
 
 PAGE_SIZES: dict[str, tuple[float, float]] = {"A4": A4, "A3": A3, "LETTER": LETTER, "LEGAL": LEGAL}
-POINTS_PER_PIXEL = 0.75  # 72 pt per inch over 96 px per inch: an image is never drawn larger than at 96 dpi
 
 _MARGIN = 1.5 * cm
 _FOOTER_SPACE = 0.5 * cm   # between the body and the footer rule, which sits on the bottom margin line
-_GUTTER = 12.0             # pt between columns and between rows
-_HEADING_SPACE = 48.0      # room a section heading and its rule take above a row, kept free in every frame
+_SLACK = 1.0               # pt kept free at the foot of every page against rounding in reportlab's frame
 _ERROR_CHARS = 280         # a placeholder shows at most this much of an error message
 
 _INK = HexColor("#1E293B")
@@ -112,13 +113,31 @@ def build_pdf(plan: ReportPlan, results: Sequence[WidgetResult], *, generated_at
              for request in sorted(plan.widgets, key=lambda r: (r.section, r.index))}
     failed = sum(isinstance(outcome, str) for outcome in shown.values())
     story = _header(plan, generated, body.width, widgets=len(shown), failed=failed)
-    # Images are capped to what fits under the header and a heading, so page 1 is not the header alone,
-    # unless the header takes more than half the page.
-    room = max(body.height - _height(story, body), body.height / 2) - _HEADING_SPACE
-    grid = _Grid(body.width, room, spec.layout.columns)
+    first_room = body.height - _height(story, body)
+    headings: list[list[Flowable]] = []
+    blocks: list[Block] = []
+    members: list[list[WidgetRequest]] = []
     for number, section in enumerate(spec.sections):
-        cells = [_cell(request, outcome, grid) for request, outcome in shown.items() if request.section == number]
-        story += _section(number, section.title, cells, grid)
+        requests = [request for request in shown if request.section == number]
+        headings.append(_heading(number, section.title, empty=not requests))
+        members.append(requests)
+        blocks.append(Block(
+            _height(headings[-1], body),
+            tuple(Widget(*_pixels(request, shown[request]), section.widgets[request.index].span)
+                  for request in requests),
+            columns=section.columns or spec.layout.columns, rows=section.rows or spec.layout.rows,
+            new_page=section.page_break_before,
+        ))
+    pages = paginate(blocks, width=body.width, first_room=first_room - _SLACK, room=body.height - _SLACK)
+    for number, page in enumerate(pages):
+        if number:
+            story.append(PageBreak())
+        for entry in page.entries:
+            if isinstance(entry, Heading):
+                story += headings[entry.block]
+            else:
+                story.append(_Row([_cell(members[entry.block][cell.widget], shown[members[entry.block][cell.widget]],
+                                         cell, page.scale) for cell in entry.cells], entry.height * page.scale))
     furniture = _Furniture(
         pagesize=pagesize, footer=f"{spec.title}  ·  {spec.id}", running_head=spec.title,
         running_date=f"{plan.report_date:%a %d %b %Y}", created=_pdf_date(generated),
@@ -149,19 +168,6 @@ def draw_size(width_px: int, height_px: int, max_width: float, max_height: float
     return width_px * scale, height_px * scale
 
 
-@dataclass(frozen=True)
-class _Grid:
-    """The cell size every widget must fit: a column's width, and a height that leaves room for a heading."""
-
-    width: float
-    height: float
-    columns: int
-
-    @property
-    def column_width(self) -> float:
-        return (self.width - (self.columns - 1) * _GUTTER) / self.columns
-
-
 def _header(plan: ReportPlan, generated: datetime, width: float, *, widgets: int, failed: int) -> list[Flowable]:
     spec = plan.spec
     summary = f"{_plural(widgets, 'widget')} in {_plural(len(spec.sections), 'section')}"
@@ -185,27 +191,29 @@ def _header(plan: ReportPlan, generated: datetime, width: float, *, widgets: int
                         HRFlowable(width="100%", thickness=1.5, color=_ACCENT, spaceBefore=10, spaceAfter=4)]
 
 
-def _section(number: int, title: str, cells: list[Flowable], grid: _Grid) -> list[Flowable]:
+def _heading(number: int, title: str, *, empty: bool) -> list[Flowable]:
+    """A section's anchor, title and rule; a section without widgets says so under them."""
     heading: list[Flowable] = [
         _SectionAnchor(f"section-{number}", title), Paragraph(escape(title), _HEADING),
         HRFlowable(width="100%", thickness=0.5, color=_RULE, spaceBefore=0, spaceAfter=8),
     ]
-    if not cells:
-        return [KeepTogether([*heading, Paragraph("This section has no widgets.", _NOTE)])]
-    rows = [_row(cells[i:i + grid.columns], grid) for i in range(0, len(cells), grid.columns)]
-    # The heading travels with the first row; every row is a one-row table, which cannot split.
-    return [KeepTogether([*heading, rows[0]]), *rows[1:]]
+    return [*heading, Paragraph("This section has no widgets.", _NOTE)] if empty else heading
 
 
-def _row(cells: list[Flowable], grid: _Grid) -> Table:
-    column = grid.column_width
-    padded = cells + [Spacer(0, 0)] * (grid.columns - len(cells))
-    # The gutter is the right padding of every column but the last, so columns fill the frame exactly.
-    table = Table([padded], colWidths=[column + _GUTTER] * (grid.columns - 1) + [column], hAlign="LEFT",
-                  spaceAfter=_GUTTER)
-    table.setStyle(TableStyle([*_NO_PADDING, ("RIGHTPADDING", (0, 0), (-2, -1), _GUTTER),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
-    return table
+class _Row(Flowable):
+    """One row of widgets, top-aligned; each cell is ``(x, flowable)`` with x from the frame's left edge."""
+
+    def __init__(self, cells: list[tuple[float, Flowable]], height: float) -> None:
+        super().__init__()
+        self.cells, self.height, self.spaceAfter = cells, height, GUTTER
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.width = availWidth
+        return availWidth, self.height
+
+    def draw(self) -> None:
+        for x, cell in self.cells:
+            cell.drawOn(self.canv, x, self.height - cell.height)
 
 
 def _height(flowables: list[Flowable], frame: Frame) -> float:
@@ -224,12 +232,17 @@ def _image_or_error(result: WidgetResult | None) -> tuple[bytes, tuple[int, int]
     return (result.png, size) if size else _UNDECODABLE.format(len(result.png))
 
 
-def _cell(request: WidgetRequest, outcome: tuple[bytes, tuple[int, int]] | str, grid: _Grid) -> Flowable:
+def _pixels(request: WidgetRequest, outcome: tuple[bytes, tuple[int, int]] | str) -> tuple[int, int]:
+    """The pixel size a widget is laid out by: its image's own, or for a failure the size it asked for."""
+    return (request.width, request.height) if isinstance(outcome, str) else outcome[1]
+
+
+def _cell(request: WidgetRequest, outcome: tuple[bytes, tuple[int, int]] | str, cell: Cell,
+          scale: float) -> tuple[float, Flowable]:
+    width, height = cell.width * scale, cell.height * scale
     if isinstance(outcome, str):
-        width, height = draw_size(request.width, request.height, grid.column_width, grid.height)
-        return _FailureBox(width, height, request.title, outcome)
-    png, size = outcome
-    return _Picture(png, *draw_size(*size, grid.column_width, grid.height), title=request.title)
+        return cell.x * scale, _FailureBox(width, height, request.title, outcome)
+    return cell.x * scale, _Picture(outcome[0], width, height, title=request.title)
 
 
 _UNDECODABLE = "The image CloudWatch returned could not be decoded ({} bytes)."

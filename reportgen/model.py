@@ -41,6 +41,7 @@ class Layout:
     page: str = "A4"               # A4 | A3 | Letter | Legal
     orientation: str = "landscape"  # landscape | portrait
     columns: int = 2               # 1..4 widgets side by side
+    rows: int | None = None        # at most this many rows of widgets on a page; None: as many as fit
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,16 @@ class WidgetSpec:
     source: Mapping[str, Any]  # MetricWidget JSON, report defaults merged in, no start/end added yet
     line: int                  # spec line that declares the widget, for messages
     file: Path | None = None   # the JSON file it was read from, when given as `file:`
+    span: int | None = 1       # columns the widget takes in its row; None: the whole row
 
 
 @dataclass(frozen=True)
 class Section:
     title: str
     widgets: tuple[WidgetSpec, ...]
+    columns: int | None = None       # overrides the layout's `columns` for this section
+    rows: int | None = None          # overrides the layout's `rows` for this section
+    page_break_before: bool = False  # the section starts on a new page
 
 
 @dataclass(frozen=True)

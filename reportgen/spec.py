@@ -115,7 +115,8 @@ def _load(path: Path) -> tuple[ReportSpec, int | None]:
         Section(section["title"], tuple(
             _widget(ctx, defaults, widget, ("sections", s, "widgets", w))
             for w, widget in enumerate(section["widgets"])
-        ))
+        ), columns=section.get("columns"), rows=section.get("rows"),
+            page_break_before=section.get("page_break") == "before")
         for s, section in enumerate(doc["sections"])
     )
     aws = dict(doc.get("aws", {}))
@@ -292,7 +293,8 @@ def _period_of(ctx: Context, value: str | dict[str, str], zone: ZoneInfo) -> Per
 def _widget(ctx: Context, defaults: Mapping[str, Any], widget: Mapping[str, Any], path: KeyPath) -> WidgetSpec:
     """Merge defaults < widget file < widget keys, then check what only the whole widget can show."""
     line = ctx.line(path)
-    own = {key: value for key, value in widget.items() if key != "file"}
+    # `file` and `span` are reportgen's, not CloudWatch's: they are not sent.
+    own = {key: value for key, value in widget.items() if key not in ("file", "span")}
     file = ctx.file.parent / widget["file"] if "file" in widget else None
     from_file = {} if file is None else _read_widget_file(
         ctx.for_json_file(widget["file"], ctx.line(path + ("file",))),
@@ -303,8 +305,9 @@ def _widget(ctx: Context, defaults: Mapping[str, Any], widget: Mapping[str, Any]
             ctx.fail(f"neither `{widget['file']}` nor the widget's YAML gives `metrics`", path + ("file",))
         ctx.fail("the widget needs `metrics` (or a `file:` that holds them)", path)
     widget_json(source, file=ctx.file, line=line)
+    span = widget.get("span", 1)
     return WidgetSpec(title=source.get("title") or _title_from(source["metrics"]), source=source,
-                      line=line or 0, file=file)
+                      line=line or 0, file=file, span=None if span == "full" else span)
 
 
 def _inside_spec_folder(ctx: Context, name: str, path: KeyPath) -> Path:

@@ -295,6 +295,13 @@ _EMAIL_DELIVERY = Schema("e-mail delivery", {
     "inline_chart": boolean,
 }, required=("to",))
 
+MAX_ROWS = 20  # rows of widgets on one page: beyond this a chart is a sliver
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
 SPEC = Schema("report spec", {
     "report": pattern(REPORT_ID.pattern,
                       "1-64 lowercase letters, digits and '-', starting with a letter (it names the PDF)"),
@@ -307,12 +314,17 @@ SPEC = Schema("report spec", {
         "page": choice("A4", "A3", "Letter", "Legal"),
         "orientation": choice("landscape", "portrait"),
         "columns": integer(1, 4),
+        "rows": integer(1, MAX_ROWS),
     }),
     "schedule": parsed_by(parse_schedule, text=False, named=False),
     "deliver": Schema("deliver", {"email": _EMAIL_DELIVERY, "archive": boolean}),
     "defaults": WIDGET.refusing(file="a `file:` belongs to one widget, not to the defaults"),
     "sections": list_of(Schema("section", {
         "title": string,
-        "widgets": list_of(WIDGET.extended(file=string), min_items=1),
+        "columns": integer(1, 4),
+        "rows": integer(1, MAX_ROWS),
+        "page_break": choice("before"),
+        "widgets": list_of(WIDGET.extended(file=string, span=either(choice("full"), integer(1, 4), _is_text)),
+                           min_items=1),
     }, required=("title", "widgets")), min_items=1),
 }, required=("report", "title", "sections"))

@@ -1,5 +1,6 @@
 import functools
 import io
+import math
 import os
 import re
 import struct
@@ -57,11 +58,13 @@ MakeReport = Callable[..., tuple[ReportPlan, list[WidgetResult]]]
 @pytest.fixture
 def make_report() -> MakeReport:
     """Build a plan and its results: ``sections`` gives the widget count of each section; ``outcomes``
-    overrides widget k (counting across sections) with PNG bytes, an error text, or None for no result."""
+    overrides widget k (counting across sections) with PNG bytes, an error text, or None for no result;
+    ``spans`` gives widget k a span, ``page_breaks`` the sections that start a new page."""
 
     def make(sections: tuple[int, ...] = (2,), *, columns: int = 2, page: str = "A4",
              orientation: str = "landscape", size: tuple[int, int] = (900, 450),
-             outcomes: Mapping[int, bytes | str | None] = {}) -> tuple[ReportPlan, list[WidgetResult]]:
+             outcomes: Mapping[int, bytes | str | None] = {}, spans: Mapping[int, int | None] = {},
+             page_breaks: tuple[int, ...] = ()) -> tuple[ReportPlan, list[WidgetResult]]:
         spec_sections: list[Section] = []
         requests: list[WidgetRequest] = []
         results: list[WidgetResult] = []
@@ -70,7 +73,7 @@ def make_report() -> MakeReport:
             for i in range(count):
                 k = len(requests)
                 title = f"Widget {k}"
-                widgets.append(WidgetSpec(title=title, source={"title": title}, line=10 + k))
+                widgets.append(WidgetSpec(title=title, source={"title": title}, line=10 + k, span=spans.get(k, 1)))
                 request = WidgetRequest("daily-ops", s, i, title, "{}", *size)
                 requests.append(request)
                 outcome = outcomes.get(k, make_png(*size, seed=k))
@@ -78,7 +81,7 @@ def make_report() -> MakeReport:
                     results.append(WidgetResult(request, png=outcome))
                 elif isinstance(outcome, str):
                     results.append(WidgetResult(request, error=outcome, error_code=outcome.split(":")[0]))
-            spec_sections.append(Section(f"Section {s}", tuple(widgets)))
+            spec_sections.append(Section(f"Section {s}", tuple(widgets), page_break_before=s in page_breaks))
         spec = ReportSpec(id="daily-ops", title="Daily operations", path=Path("daily.yaml"), timezone=TZ,
                           period=Period(), aws=AwsTarget(), layout=Layout(page, orientation, columns),
                           sections=tuple(spec_sections))
@@ -103,20 +106,32 @@ def page_texts(reader: PdfReader) -> list[str]:
     return [" ".join(page.extract_text().split()) for page in reader.pages]
 
 
-def drawn_images(reader: PdfReader) -> list[tuple[float, float]]:
-    """Width and height in points of every image drawn, in order: the scale of the last ``cm`` before
-    each ``Do`` of an image XObject."""
-    sizes = []
+def image_boxes(reader: PdfReader) -> list[list[tuple[float, float, float, float]]]:
+    """Per page, ``(x, y, width, height)`` in points of every image drawn, in order, from the transformation
+    matrix in force at each ``Do`` of an image XObject (reportlab only translates and scales)."""
+    pages = []
     for page in reader.pages:
         xobjects = cast(DictionaryObject, page["/Resources"]).get("/XObject", {})
-        matrix = None
+        matrix, saved, boxes = (1.0, 1.0, 0.0, 0.0), [], []  # (sx, sy, tx, ty)
         for operands, operator in ContentStream(page.get_contents(), reader).operations:
-            if operator == b"cm":
-                matrix = [float(v) for v in operands]
+            if operator == b"q":
+                saved.append(matrix)
+            elif operator == b"Q":
+                matrix = saved.pop()
+            elif operator == b"cm":
+                a, _, _, d, e, f = (float(v) for v in operands)
+                sx, sy, tx, ty = matrix
+                matrix = (a * sx, d * sy, tx + e * sx, ty + f * sy)
             elif operator == b"Do" and xobjects[operands[0]].get_object()["/Subtype"] == "/Image":
-                assert matrix is not None
-                sizes.append((round(matrix[0], 2), round(matrix[3], 2)))
-    return sizes
+                sx, sy, tx, ty = matrix
+                boxes.append((tx, ty, sx, sy))
+        pages.append(boxes)
+    return pages
+
+
+def drawn_images(reader: PdfReader) -> list[tuple[float, float]]:
+    """Width and height in points of every image drawn, in order."""
+    return [(round(w, 2), round(h, 2)) for boxes in image_boxes(reader) for _, _, w, h in boxes]
 
 
 def outline(reader: PdfReader) -> list[tuple[str, int]]:
@@ -167,12 +182,13 @@ def test_metadata(build: Callable[..., PdfReader]) -> None:
 
 # -- pages and grid ------------------------------------------------------------------------------------
 
-# Landscape A4 takes one row of 900×450 images under the header and two on later pages; a single column
-# gives each image its own page, three columns take two rows and then three.
+# Landscape A4 takes two rows of two 900×450 images under the header (shrunk a little to fit) and two
+# on later pages; a single column gives each image its own page (two would need them at 70 %), three
+# columns take two rows and then four (shrunk a little).
 @pytest.mark.parametrize(("columns", "widgets", "pages"), [
     (1, 1, 1), (1, 2, 2), (1, 5, 5),
-    (2, 1, 1), (2, 2, 1), (2, 3, 2), (2, 6, 2), (2, 7, 3),
-    (3, 6, 1), (3, 7, 2), (3, 15, 2), (3, 16, 3),
+    (2, 1, 1), (2, 2, 1), (2, 4, 1), (2, 5, 2), (2, 8, 2), (2, 9, 3),
+    (3, 6, 1), (3, 7, 2), (3, 18, 2), (3, 19, 3),
 ])
 def test_page_count(build: Callable[..., PdfReader], columns: int, widgets: int, pages: int) -> None:
     assert len(build((widgets,), columns=columns).pages) == pages
@@ -192,6 +208,45 @@ def test_page_size_and_orientation(build: Callable[..., PdfReader], page: str, o
 def test_unknown_page_size_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown page size 'B5'"):
         page_size(Layout("B5"))
+
+
+# Shapes of real dashboard widgets: wide graphs, gauges and pies, single values, tall ones with a legend.
+SHAPES = [(600, 400), (900, 450), (1200, 300), (400, 400), (600, 250), (300, 600), (1800, 600), (480, 360)]
+
+
+@pytest.mark.parametrize(("columns", "page", "orientation"), [
+    (2, "A4", "landscape"), (3, "A4", "landscape"), (2, "A4", "portrait"), (1, "Letter", "portrait"),
+    (4, "A3", "landscape"),
+])
+def test_mixed_sizes_fill_their_pages(build: Callable[..., PdfReader], columns: int, page: str,
+                                      orientation: str) -> None:
+    shapes = [SHAPES[(k * 5) % len(SHAPES)] for k in range(40)]
+    reader = build((30, 10), columns=columns, page=page, orientation=orientation, spans={7: None, 31: 2},
+                   outcomes={k: make_png(*shape, seed=k) for k, shape in enumerate(shapes)})
+    width, height = page_size(Layout(page, orientation))
+    body_width, body_top, body_bottom = width - 2 * 42.52, height - 42.52, 42.52 + 14.17
+    # What the images need: each its column's share of the width, as tall as it is drawn at the column's
+    # width (never above 96 dpi), with a gutter under it; plus a page of slack for sections and the header.
+    column = (body_width - 12 * (columns - 1)) / columns
+    needed = sum(body_width / columns * (min(0.75, column / w) * h + 12) for w, h in shapes)
+    assert len(reader.pages) <= math.ceil(needed / (body_width * (body_top - body_bottom))) + 1
+    boxes = image_boxes(reader)
+    assert sum(map(len, boxes)) == 40
+    for page_boxes in boxes[:-1]:  # no page but the last more than a third empty below its lowest image
+        assert (min(y for _, y, _, _ in page_boxes) - body_bottom) / (body_top - body_bottom) <= 1 / 3
+    for page_boxes in boxes:
+        assert all(x >= 42.51 and x + w <= width - 42.51 and y >= body_bottom - 0.01 for x, y, w, _ in page_boxes)
+
+
+def test_a_full_span_widget_has_its_row_to_itself(build: Callable[..., PdfReader]) -> None:
+    [(full, left, right)] = image_boxes(build((3,), spans={0: None}, size=(1800, 300)))
+    assert left[1] == right[1] < full[1]  # one row under the other
+    assert full[2] == pytest.approx(left[2] + 12 + right[2]) == pytest.approx(841.89 - 2 * 42.52, abs=0.01)
+
+
+def test_page_break_before_starts_the_section_on_a_new_page(build: Callable[..., PdfReader]) -> None:
+    assert outline(build((1, 1))) == [("Section 0", 0), ("Section 1", 0)]
+    assert outline(build((1, 1), page_breaks=(1,))) == [("Section 0", 0), ("Section 1", 1)]
 
 
 def test_headings_stay_with_their_first_row_and_rows_stay_whole(build: Callable[..., PdfReader]) -> None:
