@@ -266,9 +266,22 @@ def _site_config(options: argparse.Namespace) -> SiteConfig:
     return config
 
 
+def _generated_at(now: datetime) -> datetime:
+    """When a PDF says it was generated: now, or ``SOURCE_DATE_EPOCH`` (reproducible builds' convention), so
+    that the same spec and images give a byte-identical PDF."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return now
+    try:
+        return datetime.fromtimestamp(int(epoch), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, not {epoch!r}") from None
+
+
 def _run(options: argparse.Namespace) -> int:
     specs = _load(options.paths)
     now = datetime.now(UTC)
+    _generated_at(now)  # a bad SOURCE_DATE_EPOCH is bad input, found before anything is sent
     if (options.first is None) != (options.last is None):
         raise UsageError("--from and --to go together")
     if options.first is not None and options.first > options.last:
@@ -346,6 +359,8 @@ async def _renderer(options: argparse.Namespace, policy: RetryPolicy, progress: 
     """What renders plans to PDFs in --out: the pipeline, against AWS, an endpoint or a local stand-in."""
     from reportgen.pipeline import run_reports  # aiobotocore is slow to import; validate does not need it
     from reportgen.standin import local_standin
+
+    now = _generated_at(now)
 
     if not (options.local or options.local_data):
         async def remote(plans: list[ReportPlan]) -> RunSummary:

@@ -203,3 +203,24 @@ def test_a_signal_mid_run_stops_cleanly_and_keeps_the_old_report(
     assert "Traceback" not in rest
     assert old.read_bytes() == b"%PDF-1.4 the report as it was"
     assert [p.name for p in old.parent.iterdir()] == [old.name]
+
+
+def test_source_date_epoch_makes_the_pdf_byte_identical(standin: BackgroundStandIn, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = write_spec(tmp_path, profile="cli-reproducible")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")
+    builds = []
+    for attempt in range(2):
+        out = tmp_path / f"out{attempt}"
+        assert main(["run", str(spec), "--out", str(out), "--date", "2026-11-25", "--no-deliver",
+                     "--endpoint-url", standin.endpoint_url]) == EXIT_OK
+        builds.append((out / "cli-report-2026-11-25.pdf").read_bytes())
+    assert builds[0] == builds[1]
+    assert b"20261118" in builds[0]  # the epoch's date, 2026-11-18, as the PDF's creation date
+
+
+def test_a_source_date_epoch_that_is_not_a_number_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    assert main(["run", str(write_spec(tmp_path)), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    assert "SOURCE_DATE_EPOCH must be whole seconds" in capsys.readouterr().err
