@@ -395,8 +395,10 @@ async def _nightly(specs: list[ReportSpec], dates: Callable[[ReportSpec], list[d
     async with contextlib.AsyncExitStack() as stack:
         archive: Archive = await stack.enter_async_context(open_archive(config.archive))
 
+        first_days: dict[str, date | None] = {}
+
         async def delivered(spec: ReportSpec, day: date) -> bool | None:
-            return await delivery_state(archive, spec, day)
+            return await delivery_state(archive, spec, day, first_days)
 
         jobs: list[Job] = await select_jobs(specs, dates, due_only=options.due,
                                             catch_up_days=0 if options.first else options.catch_up,

@@ -101,11 +101,17 @@ class NightlySummary:
         return line
 
 
-async def delivery_state(archive: Archive, spec: ReportSpec, day: date) -> bool | None:
+async def delivery_state(archive: Archive, spec: ReportSpec, day: date,
+                         first_days: dict[str, date | None]) -> bool | None:
     """Whether the archive records ``spec``'s report of ``day`` as delivered; None if the report first ran
-    after ``day`` (or never), so that a new report does not make up for nights before it existed."""
+    after ``day`` (or never), so that a new report does not make up for nights before it existed.
+
+    ``first_days`` keeps each report's first day across calls: finding it lists all of the report's files.
+    """
     try:
-        first = await archive.first_day(spec.id)
+        if spec.id not in first_days:
+            first_days[spec.id] = await archive.first_day(spec.id)
+        first = first_days[spec.id]
         if first is None or day < first:
             return None
         manifest = await archive.read_manifest(spec.id, day)
@@ -129,18 +135,22 @@ async def run_nightly(
     ``today(spec)`` is the date retention and snapshots count from for each report.
     """
     async with _mailer(jobs, options) as mailer:
+        # Read at once: on S3 each is a request, and a night's run may hold many report-dates.
+        records = await asyncio.gather(*(archive.read_manifest(job.spec.id, job.day) for job in jobs),
+                                       return_exceptions=True)
         previous: dict[tuple[str, date], Manifest | None] = {}
         render_jobs: list[Job] = []
         outcomes: dict[tuple[str, date], JobOutcome] = {}
-        for job in jobs:
-            try:
-                manifest = previous[job.key] = await archive.read_manifest(job.spec.id, job.day)
-            except ArchiveError as exc:
+        for job, record in zip(jobs, records):
+            if isinstance(record, ArchiveError):
                 # Without its record nobody can tell whether this report was mailed: leave it to a person.
-                outcomes[job.key] = JobOutcome(job, "not done", problems=[f"its record cannot be read: {exc}"])
-                progress.warn(f"{job.name}: not made or mailed, since its record cannot be read ({exc}); "
+                outcomes[job.key] = JobOutcome(job, "not done", problems=[f"its record cannot be read: {record}"])
+                progress.warn(f"{job.name}: not made or mailed, since its record cannot be read ({record}); "
                               "repair or remove that file and run again")
                 continue
+            if isinstance(record, BaseException):
+                raise record
+            manifest = previous[job.key] = record
             if options.scheduled and manifest is not None and not options.resend and _complete(job.spec, manifest):
                 progress.note(f"{job.name}: already delivered ({_mail_state(manifest)}); nothing to do")
                 outcomes[job.key] = JobOutcome(job, "skipped", manifest)
