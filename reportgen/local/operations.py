@@ -37,7 +37,7 @@ from reportgen.local import aggregate, mathexpr, search, synthetic
 from reportgen.local.aggregate import Statistic, parse_statistic
 from reportgen.local.protocols import ServiceError
 from reportgen.local.store import NO_UNIT, Dashboard, MetricKey, MetricStore, StatisticSet
-from reportgen.local.widget import Widget
+from reportgen.local.widget import MetricRow, Widget
 
 ACCOUNT_ID = "123456789012"  # the account the stand-in pretends to be, in ARNs
 MAX_DATUMS = 1000
@@ -135,7 +135,10 @@ class Operations:
 
     # ---- GetMetricData ------------------------------------------------------------------------------------
 
-    def get_metric_data(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+    def get_metric_data(self, params: Mapping[str, Any], *, region: str | None = None) -> Mapping[str, Any]:
+        """GetMetricData over the store; a metric without stored data in the window is answered, when synthetic
+        data is on, with the synthetic data a widget of it draws in ``region`` (the caller's), so a report's
+        table holds the numbers of the chart above it."""
         start, end = _window(params, _validation)
         queries = _queries(params["MetricDataQueries"])
         maximum = params.get("MaxDatapoints", DEFAULT_MAX_DATAPOINTS)
@@ -146,6 +149,8 @@ class Operations:
         for query in queries:
             if query.metric is not None and query.statistic is not None:
                 timestamps, values = reader.series(query.metric, query.statistic, query.period, query.unit)
+                if not len(timestamps) and self.synthetic:
+                    timestamps, values = _synthetic(query.metric, query.statistic, query.period, start, end, region)
                 data[query.id] = mathexpr.TimeSeries(timestamps, values, query.period, query.id)
         results: list[tuple[_Query, str, mathexpr.TimeSeries]] = []
         evaluated = iter(_expressions(queries, data, start, end, reader.search))
@@ -431,6 +436,14 @@ def _text(value: float) -> str:
 
 
 # ---- GetMetricData's queries and pages ------------------------------------------------------------------------
+
+
+def _synthetic(metric: MetricKey, statistic: Statistic, period: int, start: int, end: int,
+               region: str | None) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The synthetic data a widget row of ``metric`` draws over [start, end)."""
+    row = MetricRow(metric.namespace, metric.name, metric.dimensions, statistic.text, period)
+    data = synthetic.series(row, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC), region)
+    return data.timestamps, data.values
 
 
 def _queries(items: Sequence[Mapping[str, Any]]) -> list[_Query]:

@@ -27,7 +27,9 @@ Control endpoints, for tests and operators; not AWS, under a prefix AWS never us
 
 Each GetMetricWidgetImage request passes, in order: the per-key rate limit (a refusal takes no
 capacity), the injected faults, widget validation, fetching stored data, and rendering in a process pool.
-Only GetMetricWidgetImage is rate-limited and subject to injected faults; every API request is counted.
+GetMetricWidgetImage and GetMetricData each have a per-key rate limit of their own, as CloudWatch's quotas are
+(20 and 50 requests per second); the other operations have none. Only GetMetricWidgetImage is subject to
+injected faults; every API request is counted.
 """
 
 from __future__ import annotations
@@ -67,11 +69,12 @@ from reportgen.local.store import MetricStore
 from reportgen.local.synthetic import Series
 from reportgen.local.throttle import SlidingWindowLimiter
 from reportgen.local.widget import Widget, WidgetError, parse_widget
-from reportgen.model import DEFAULT_RATE_LIMIT
+from reportgen.model import DEFAULT_METRIC_DATA_RATE, DEFAULT_RATE_LIMIT
 
 HOST = "127.0.0.1"  # never anything else: the stand-in is for this machine only
 CONTROL = "/_reportgen"
 OPERATION = "GetMetricWidgetImage"
+METRIC_DATA = "GetMetricData"
 WORKER_NICENESS = 10  # added to the render workers' niceness: the event loop comes first
 
 log = logging.getLogger("reportgen.local")
@@ -91,12 +94,15 @@ class _Counts:
 
 
 class StandIn:
-    """What one running stand-in holds: its limiter, faults, counters, metric store and render workers."""
+    """What one running stand-in holds: its limiters, faults, counters, metric store and render workers."""
 
-    def __init__(self, *, rate_limit: float, workers: int, clock: Callable[[], float] | None,
-                 executor_factory: Callable[[], Executor] | None, renderer: Renderer, data: str,
-                 synthetic: bool, wall_clock: Callable[[], float]) -> None:
+    def __init__(self, *, rate_limit: float, metric_data_rate_limit: float, workers: int,
+                 clock: Callable[[], float] | None, executor_factory: Callable[[], Executor] | None,
+                 renderer: Renderer, data: str, synthetic: bool, wall_clock: Callable[[], float]) -> None:
         self.limiter = SlidingWindowLimiter(rate_limit, clock=clock)
+        # Per operation with a quota of its own; the others are not limited.
+        self.limiters = {OPERATION: self.limiter,
+                         METRIC_DATA: SlidingWindowLimiter(metric_data_rate_limit, clock=clock)}
         self.faults = FaultPlan()
         self.counts: dict[str, _Counts] = {}  # per access key
         self.workers = workers
@@ -151,20 +157,20 @@ class StandIn:
         # names the operation in a header and CBOR in the path; a query request may name it only in its
         # body, read first.
         named = protocol.operation(request.headers, request.query, request.path)
-        if named == OPERATION and not self.limiter.try_acquire(key):
+        if named is not None and not self._admitted(named, key):
             counts.throttled += 1
             return _response(protocol.encode_error(_THROTTLED, request_id))
         body = await request.read()
         try:
             call = protocol.decode(request.headers, request.query, body, request.path)
-            if named is None and call.operation == OPERATION and not self.limiter.try_acquire(key):
+            if named is None and not self._admitted(call.operation, key):
                 counts.throttled += 1
                 return _response(protocol.encode_error(_THROTTLED, request_id))
             if call.operation == OPERATION:
                 result: Mapping[str, Any] = {"MetricWidgetImage": await self._metric_widget_image(call.params,
                                                                                                  caller.region)}
             else:
-                result = await self._operation(call.operation, call.params)
+                result = await self._operation(call.operation, call.params, caller.region)
         except ServiceError as error:
             counts.errors += 1
             return _response(protocol.encode_error(error, request_id))
@@ -180,12 +186,20 @@ class StandIn:
                                 headers={"x-amzn-RequestId": request_id})
         return _response(protocol.encode_result(call.operation, result, request_id))
 
-    async def _operation(self, name: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
-        handler = self._store_operations().handlers.get(name)
+    def _admitted(self, operation: str, key: str) -> bool:
+        """Whether ``key`` may call ``operation`` now: always, for an operation without a rate limit."""
+        limiter = self.limiters.get(operation)
+        return limiter is None or limiter.try_acquire(key)
+
+    async def _operation(self, name: str, params: Mapping[str, Any], region: str | None) -> Mapping[str, Any]:
+        operations = self._store_operations()
+        handler = operations.handlers.get(name)
         if handler is None:
-            supported = ", ".join(sorted([OPERATION, *self._store_operations().handlers]))
+            supported = ", ".join(sorted([OPERATION, *operations.handlers]))
             raise ServiceError("InvalidAction", f"{name!r} is not an operation this stand-in supports; it answers "
                                                 f"{supported}")
+        if name == "GetMetricData":  # its synthetic data, like a widget's, depends on the region asked
+            return await self._in_store(partial(operations.get_metric_data, params, region=region))
         return await self._in_store(partial(handler, params))
 
     async def _metric_widget_image(self, params: Mapping[str, Any], region: str | None) -> bytes:
@@ -269,21 +283,24 @@ _THROTTLED = ServiceError("Throttling", "Rate exceeded")
 _NO_DATA = Series(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), None)
 
 
-def create_app(*, rate_limit: float = DEFAULT_RATE_LIMIT, workers: int | None = None,
-               clock: Callable[[], float] | None = None, executor_factory: Callable[[], Executor] | None = None,
-               renderer: Renderer = render.render_png, data: str = ":memory:", synthetic: bool = True,
+def create_app(*, rate_limit: float = DEFAULT_RATE_LIMIT, metric_data_rate_limit: float = DEFAULT_METRIC_DATA_RATE,
+               workers: int | None = None, clock: Callable[[], float] | None = None,
+               executor_factory: Callable[[], Executor] | None = None, renderer: Renderer = render.render_png,
+               data: str = ":memory:", synthetic: bool = True,
                wall_clock: Callable[[], float] = time.time) -> web.Application:
     """The stand-in as an aiohttp app; its metric store and render workers start with the app and stop with it.
 
-    ``workers`` defaults to one per CPU. ``clock`` (seconds) drives the rate limit and defaults to the
-    event loop's. ``executor_factory`` and ``renderer`` replace the process pool and the drawing, for
-    tests that need a render to fail. ``data`` is the SQLite file of the metric store (``:memory:``: none,
+    ``rate_limit`` and ``metric_data_rate_limit`` are GetMetricWidgetImage's and GetMetricData's requests per
+    second per access key. ``workers`` defaults to one per CPU. ``clock`` (seconds) drives the rate limits and
+    defaults to the event loop's. ``executor_factory`` and ``renderer`` replace the process pool and the
+    drawing, for tests that need a render to fail. ``data`` is the SQLite file of the metric store (``:memory:``: none,
     gone when the app stops); ``synthetic=False`` draws metrics without stored data as empty instead of
     with synthetic data. ``wall_clock`` (epoch seconds) is the time the API runs at: relative widget times,
     PutMetricData's accepted window, RecentlyActive.
     """
     app = web.Application()
-    app[_STANDIN] = StandIn(rate_limit=rate_limit, workers=workers or os.cpu_count() or 1, clock=clock,
+    app[_STANDIN] = StandIn(rate_limit=rate_limit, metric_data_rate_limit=metric_data_rate_limit,
+                            workers=workers or os.cpu_count() or 1, clock=clock,
                             executor_factory=executor_factory, renderer=renderer, data=data, synthetic=synthetic,
                             wall_clock=wall_clock)
     app.cleanup_ctx.append(_workers)

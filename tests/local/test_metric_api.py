@@ -20,8 +20,9 @@ import aiohttp
 import pytest
 from botocore.exceptions import ClientError
 
-from reportgen.local import BackgroundStandIn
+from reportgen.local import BackgroundStandIn, synthetic
 from reportgen.local.protocols import XML_NAMESPACE
+from reportgen.local.widget import MetricRow
 
 from .protocol_clients import NS, PROTOCOLS
 
@@ -196,13 +197,31 @@ def test_start_time_is_rounded_down_to_the_minute(cloudwatch: Any, namespace: st
         (BASE, 5.0), (BASE + 5 * MINUTE, 5.0)]
 
 
-def test_a_metric_nobody_stored_has_no_datapoints(cloudwatch: Any, namespace: str) -> None:
-    answer = cloudwatch.get_metric_data(MetricDataQueries=[{"Id": "m", **metric_stat(namespace, "Nothing", "Sum", 60)}],
-                                        StartTime=BASE, EndTime=BASE + timedelta(hours=1))
-    assert answer["MetricDataResults"] == [
-        {"Id": "m", "Label": "Nothing", "Timestamps": [], "Values": [], "StatusCode": "Complete", "Messages": []}]
+def test_a_metric_nobody_stored_is_answered_with_the_data_its_widget_draws(cloudwatch: Any, namespace: str) -> None:
+    # A report's table must hold the numbers of the chart above it, and the stand-in draws a metric without
+    # stored data from synthetic data: GetMetricData answers with the same points.
+    dimensions = [("InstanceId", "i-1")]
+    answer = cloudwatch.get_metric_data(
+        MetricDataQueries=[{"Id": "m", **metric_stat(namespace, "CPUUtilization", "Maximum", 60,
+                                                     [{"Name": n, "Value": v} for n, v in dimensions])}],
+        StartTime=BASE, EndTime=BASE + timedelta(hours=1), ScanBy="TimestampAscending")
+    drawn = synthetic.series(MetricRow(namespace, "CPUUtilization", tuple(dimensions), "Maximum", 60),
+                             BASE, BASE + timedelta(hours=1), "us-east-1")
+    (result,) = answer["MetricDataResults"]
+    assert len(result["Values"]) == 60
+    assert series(result) == [(datetime.fromtimestamp(int(t), UTC), float(v))
+                              for t, v in zip(drawn.timestamps, drawn.values)]
+    # GetMetricStatistics reads the store alone: tests of stored data rely on it.
     assert cloudwatch.get_metric_statistics(Namespace=namespace, MetricName="Nothing", Statistics=["Sum"], Period=60,
                                             StartTime=BASE, EndTime=BASE + MINUTE)["Datapoints"] == []
+
+
+def test_a_metric_without_data_has_no_datapoints(cloudwatch: Any, namespace: str) -> None:
+    # Metric names that start with "NoData" have no synthetic data either: how a test asks for an empty series.
+    query = {"Id": "m", **metric_stat(namespace, "NoDataHere", "Sum", 60)}
+    answer = cloudwatch.get_metric_data(MetricDataQueries=[query], StartTime=BASE, EndTime=BASE + timedelta(hours=1))
+    assert answer["MetricDataResults"] == [
+        {"Id": "m", "Label": "NoDataHere", "Timestamps": [], "Values": [], "StatusCode": "Complete", "Messages": []}]
 
 
 def test_reads_while_others_put_see_every_put_before_them(standin: BackgroundStandIn,
@@ -515,3 +534,39 @@ async def test_only_widget_images_are_rate_limited(make_standin: Callable[..., B
     stats = standin.stats()
     assert {key: stats["keys"][key]["throttled"] for key in ("busy", "anonymous")} == {"busy": 0, "anonymous": 1}
     assert stats["keys"]["busy"]["served"] == 50
+
+
+async def test_get_metric_data_has_a_rate_limit_of_its_own(make_standin: Callable[..., BackgroundStandIn],
+                                                           aio_cloudwatch: Callable[..., Any]) -> None:
+    # CloudWatch's quota for GetMetricData is 50 a second, apart from GetMetricWidgetImage's 20. A frozen clock
+    # puts every request in the same second.
+    standin = make_standin(clock=lambda: 0.0)
+    query = {"MetricDataQueries": [{"Id": "m", **metric_stat("Test/Quota", "Beat", "Sum", 60)}],
+             "StartTime": BASE, "EndTime": BASE + timedelta(hours=1)}
+    tiny = json.dumps({"metrics": [["AWS/EC2", "CPUUtilization"]], "width": 60, "height": 40})
+    async with aio_cloudwatch(standin.endpoint_url, "busy", max_pool_connections=55) as client:
+        answers = await asyncio.gather(*(client.get_metric_data(**query) for _ in range(55)), return_exceptions=True)
+        images = await asyncio.gather(*(client.get_metric_widget_image(MetricWidget=tiny) for _ in range(20)))
+    throttled = [answer for answer in answers if isinstance(answer, ClientError)]
+    assert len(throttled) == 5 and sum(isinstance(answer, dict) for answer in answers) == 50
+    for error in throttled:
+        assert (error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"],
+                error.response["Error"]["Message"]) == ("Throttling", 400, "Rate exceeded")
+    assert len(images) == 20  # the image quota is untouched by the data calls
+    form = {"Action": "GetMetricData", "Version": "2010-08-01", "StartTime": f"{BASE:%Y-%m-%dT%H:%M:%SZ}",
+            "EndTime": f"{BASE + timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}",
+            "MetricDataQueries.member.1.Id": "m",
+            "MetricDataQueries.member.1.MetricStat.Metric.Namespace": "Test/Quota",
+            "MetricDataQueries.member.1.MetricStat.Metric.MetricName": "Beat",
+            "MetricDataQueries.member.1.MetricStat.Period": "60",
+            "MetricDataQueries.member.1.MetricStat.Stat": "Sum"}
+    async with aiohttp.ClientSession(standin.endpoint_url) as http:
+        statuses = []
+        for _ in range(51):  # the query protocol names the operation in the body only
+            async with http.post("/", data=form) as response:
+                statuses.append(response.status)
+                last = await response.read()
+    assert statuses == [200] * 50 + [400]
+    assert ET.fromstring(last).findtext("cw:Error/cw:Code", namespaces=NS) == "Throttling"
+    stats = standin.stats()
+    assert {key: stats["keys"][key]["throttled"] for key in ("busy", "anonymous")} == {"busy": 5, "anonymous": 1}
