@@ -61,7 +61,8 @@ def translate_error(exc: BaseException) -> WidgetFailure:
 
 
 class WidgetImageClient:
-    """Fetches one rendered widget: a thin wrapper so the pipeline sees bytes or a ``WidgetFailure``."""
+    """Fetches one rendered widget, or the numbers behind one: a thin wrapper so the pipeline sees bytes or
+    answers, or a ``WidgetFailure``."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -72,6 +73,14 @@ class WidgetImageClient:
         except (BotoCoreError, ClientError) as exc:
             raise translate_error(exc) from exc
         return bytes(response["MetricWidgetImage"])
+
+    async def get_metric_data(self, **params: Any) -> dict[str, Any]:
+        """One GetMetricData call (one page) with botocore's parameters, e.g. ``MetricDataQueries``, ``NextToken``."""
+        try:
+            response: dict[str, Any] = await self._client.get_metric_data(**params)
+        except (BotoCoreError, ClientError) as exc:
+            raise translate_error(exc) from exc
+        return response
 
 
 def is_loopback(endpoint_url: str) -> bool:

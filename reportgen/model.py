@@ -263,6 +263,47 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
+DEFAULT_METRIC_DATA_RATE = 50.0  # GetMetricData requests per second, per account and region: a quota of its own
+
+
+@dataclass(frozen=True)
+class SeriesData:
+    """One series GetMetricData returned for a widget: its label and its datapoints, oldest first."""
+
+    id: str                            # the query's Id (a SEARCH gives several series one Id)
+    label: str
+    timestamps: tuple[datetime, ...]   # aware, UTC, ascending
+    values: tuple[float, ...]
+    unit: str | None = None            # e.g. "Percent"; None when not known
+
+
+@dataclass(frozen=True)
+class SeriesStats:
+    """What a table row says about one series over one window; the numbers are None without datapoints."""
+
+    id: str
+    label: str
+    unit: str | None
+    minimum: float | None
+    average: float | None              # the mean of the datapoints' values
+    maximum: float | None
+    last: float | None
+    max_at: datetime | None            # aware, UTC: the first datapoint that reached the maximum
+    points: int
+
+
+@dataclass(frozen=True)
+class WidgetNumbers:
+    """The numbers behind one widget: its visible series over the report's period (and, for the summary,
+    the period of the same length before it), in the widget's order."""
+
+    series: tuple[SeriesData, ...] = ()
+    stats: tuple[SeriesStats, ...] = ()
+    previous: tuple[SeriesStats, ...] | None = None  # None unless asked for; matched to ``stats`` by id and label
+    error: str | None = None           # why there are no numbers (the chart may still be there)
+    notes: tuple[str, ...] = ()        # what the numbers leave out, e.g. a row in another region
+
+
 @dataclass(frozen=True)
 class WidgetResult:
     """What became of one widget: a PNG, or the error that is drawn in its place."""
@@ -273,6 +314,7 @@ class WidgetResult:
     error_code: str | None = None  # AWS error code when CloudWatch answered, else None
     attempts: int = 1
     throttled: int = 0             # attempts answered with Throttling
+    numbers: WidgetNumbers | None = None  # the table's numbers, when the widget asks for a table
 
     @property
     def ok(self) -> bool:
