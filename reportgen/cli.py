@@ -110,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                      help=f"spec files or folders of them (default: {DEFAULT_SPECS}/)")
     run.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="where PDFs go (default: out/)")
+    run.add_argument("--csv", action="store_true",
+                     help="beside each PDF with tables, write their numbers (NAME.csv) and series (NAME.series.csv)")
     when = run.add_mutually_exclusive_group()
     when.add_argument("--date", type=_report_date, metavar="YYYY-MM-DD",
                       help="report date (default: today in each report's time zone)")
@@ -365,7 +367,7 @@ async def _renderer(options: argparse.Namespace, policy: RetryPolicy, progress: 
     if not (options.local or options.local_data):
         async def remote(plans: list[ReportPlan]) -> RunSummary:
             return await run_reports(plans, options.out, generated_at=now, endpoint_url=options.endpoint_url,
-                                     policy=policy, progress=progress)
+                                     policy=policy, progress=progress, csv=options.csv)
         yield remote
         return
     data = ["--data", str(options.local_data)] if options.local_data else []
@@ -373,7 +375,7 @@ async def _renderer(options: argparse.Namespace, policy: RetryPolicy, progress: 
         async def local(plans: list[ReportPlan]) -> RunSummary:
             return await standin.supervise(run_reports(plans, options.out, generated_at=now, local=True,
                                                        endpoint_url=standin.endpoint_url, policy=policy,
-                                                       progress=progress))
+                                                       progress=progress, csv=options.csv))
         yield local
 
 

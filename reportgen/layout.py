@@ -33,6 +33,7 @@ class Widget:
     width_px: int
     height_px: int
     span: int | None = 1
+    below: float = 0.0  # pt under the image that does not scale with it: a caption, a table of numbers
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class Cell:
     widget: int  # index of the widget in its block
     x: float
     width: float
-    height: float
+    height: float       # of the image
+    below: float = 0.0  # pt under the image, at every scale
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,13 @@ class Row:
 
     @property
     def height(self) -> float:
+        """The tallest image; what scales with the page."""
         return max(cell.height for cell in self.cells)
+
+    @property
+    def below(self) -> float:
+        """The most any cell has under its image; it does not scale."""
+        return max(cell.below for cell in self.cells)
 
 
 @dataclass(frozen=True)
@@ -148,8 +156,8 @@ def _fits(page: Page, entries: list[Heading | Row], limit: int | None, *, force:
 
 
 def _fixed(entries: Sequence[Heading | Row]) -> float:
-    """Height that does not scale: headings, and the gutter under each row."""
-    return sum(entry.height if isinstance(entry, Heading) else GUTTER for entry in entries)
+    """Height that does not scale: headings, and under each row its captions and tables and the gutter."""
+    return sum(entry.height if isinstance(entry, Heading) else entry.below + GUTTER for entry in entries)
 
 
 def _span(widget: Widget, columns: int) -> int:
@@ -165,11 +173,12 @@ def _justify(block: Block, index: int, group: list[int], width: float, max_heigh
     missing = block.columns - _taken(block, group)
     average = sum(aspects) / _taken(block, group)  # per column
     slots = len(group) + missing
-    height = min((width - (slots - 1) * GUTTER) / (sum(aspects) + missing * average), max_height)
+    below = max(block.widgets[n].below for n in group)
+    height = min((width - (slots - 1) * GUTTER) / (sum(aspects) + missing * average), max(max_height - below, 1.0))
     cells, x = [], 0.0
     for number, aspect in zip(group, aspects):
         # Never above 96 dpi: a small image stays small, top-aligned beside its taller neighbours.
         own = min(height, block.widgets[number].height_px * POINTS_PER_PIXEL)
-        cells.append(Cell(number, x, own * aspect, own))
+        cells.append(Cell(number, x, own * aspect, own, block.widgets[number].below))
         x += own * aspect + GUTTER
     return Row(index, tuple(cells))

@@ -42,6 +42,13 @@ class Layout:
     orientation: str = "landscape"  # landscape | portrait
     columns: int = 2               # 1..4 widgets side by side
     rows: int | None = None        # at most this many rows of widgets on a page; None: as many as fit
+    logo: Path | None = None       # a PNG, JPEG or SVG on the cover, beside the title
+    footer: str | None = None      # a line at the foot of every page, e.g. "Confidential"
+    contents: bool | None = None   # a table of contents; None: when there are more than CONTENTS_AFTER sections
+    fonts: tuple[str, ...] = ()    # font files (relative to the spec) or family names tried before installed ones
+
+
+CONTENTS_AFTER = 3  # sections; a report with more gets a table of contents unless `contents: false`
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,17 @@ class WidgetSpec:
     line: int                  # spec line that declares the widget, for messages
     file: Path | None = None   # the JSON file it was read from, when given as `file:`
     span: int | None = 1       # columns the widget takes in its row; None: the whole row
+    caption: str | None = None  # a line or two under the chart
+    table: bool = False        # the numbers behind the chart in a table under it (GetMetricData)
+
+
+@dataclass(frozen=True)
+class TextItem:
+    """Commentary in markdown between a section's widgets."""
+
+    text: str
+    before: int  # the index of the widget it precedes in its section; len(widgets) at the section's end
+    line: int
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,14 @@ class Section:
     columns: int | None = None       # overrides the layout's `columns` for this section
     rows: int | None = None          # overrides the layout's `rows` for this section
     page_break_before: bool = False  # the section starts on a new page
+    texts: tuple[TextItem, ...] = ()  # in order
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A page of what changed: each tabled series against the period of the same length before."""
+
+    threshold: float = 20.0  # percent: a change at least this large (up or down) is flagged at the top
 
 
 @dataclass(frozen=True)
@@ -148,6 +174,11 @@ class ReportSpec:
     schedule: Schedule = Schedule()
     deliver: Delivery = Delivery()
     warnings: tuple[str, ...] = ()  # ``FILE:LINE: message`` for what loaded but deserves a word (unknown keys)
+    summary: Summary | None = None
+
+    @property
+    def has_tables(self) -> bool:
+        return any(widget.table for section in self.sections for widget in section.widgets)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -7,6 +7,7 @@ processes, since reportlab is CPU-bound and would otherwise stall the event loop
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import multiprocessing
 import os
@@ -20,9 +21,19 @@ from pathlib import Path
 
 from reportgen.assemble import write_pdf
 from reportgen.aws import WidgetImageClient, open_clients
+from reportgen.csvout import write_csv
 from reportgen.errors import WidgetFailure
 from reportgen.fetch import fetch_widget
-from reportgen.model import DEFAULT_POLICY, ClientKey, ReportPlan, RetryPolicy, WidgetResult
+from reportgen.metricdata import fetch_numbers
+from reportgen.model import (
+    DEFAULT_METRIC_DATA_RATE,
+    DEFAULT_POLICY,
+    DEFAULT_RATE_LIMIT,
+    ClientKey,
+    ReportPlan,
+    RetryPolicy,
+    WidgetResult,
+)
 from reportgen.progress import Progress
 from reportgen.ratelimit import StrictRateLimiter, max_in_any_window
 
@@ -84,8 +95,12 @@ async def run_reports(
     policy: RetryPolicy = DEFAULT_POLICY,
     progress: Progress | None = None,
     executor: Executor | None = None,
+    csv: bool = False,
 ) -> RunSummary:
     """Fetch, assemble and write every report; a widget's failure is recorded, never raised.
+
+    A widget with a table also gets its numbers (GetMetricData, through a limiter of its own per account, since
+    that API has a quota of its own); ``csv`` writes them beside each PDF.
 
     A report none of whose widgets could be fetched is not written (a page of error boxes is no report,
     and it must not replace a good one from an earlier run); it counts as unwritten.
@@ -94,11 +109,15 @@ async def run_reports(
     loop = asyncio.get_running_loop()
     started = loop.time()
     limiters: dict[ClientKey, StrictRateLimiter] = {}
+    data_limiters: dict[ClientKey, StrictRateLimiter] = {}
     widgets: Counter[ClientKey] = Counter()
     for plan in plans:
         key = ClientKey.of(plan.spec.aws)
         if key not in limiters:  # the first report of an account sets its rate
             limiters[key] = StrictRateLimiter(plan.spec.aws.rate_limit)
+            # A lowered `rate_limit` (a shared account, a shard of one) lowers GetMetricData's share alike.
+            data_limiters[key] = StrictRateLimiter(
+                DEFAULT_METRIC_DATA_RATE * min(1.0, plan.spec.aws.rate_limit / DEFAULT_RATE_LIMIT))
         widgets[key] += len(plan.widgets)
     # Enough connections for every request a client may have in flight, so none waits for one after its
     # turn at the limiter (that would bunch requests up on the wire).
@@ -114,18 +133,24 @@ async def run_reports(
             async def one_report(plan: ReportPlan) -> ReportOutcome:
                 key = ClientKey.of(plan.spec.aws)
                 progress.report_started(plan)
-                results = await _fetch_report(plan, clients[key], limiters[key], policy, progress)
+                results = await _fetch_report(plan, clients[key], limiters[key], data_limiters[key], policy,
+                                              progress, now=generated_at)
                 path = out_dir / plan.output_name
                 if not any(result.ok for result in results):
                     error = f"no widget could be fetched, so {path} was not written; first error: {results[0].error}"
                     progress.warn(f"{plan.spec.id}: {error}")
                     return ReportOutcome(plan, results, path, error=error)
                 try:
-                    await loop.run_in_executor(executor, functools.partial(write_pdf, plan, results, path,
-                                                                           generated_at=generated_at))
+                    warnings = await loop.run_in_executor(executor, functools.partial(
+                        write_pdf, plan, results, path, generated_at=generated_at))
+                    if csv and plan.spec.has_tables:
+                        written = await asyncio.to_thread(write_csv, plan, results, path)
+                        progress.note(f"{plan.spec.id}: numbers in {', '.join(str(p) for p in written)}")
                 except Exception as exc:  # one report that cannot be written must not lose the others
                     progress.warn(f"{plan.spec.id}: could not write {path}: {exc}")
                     return ReportOutcome(plan, results, path, error=str(exc) or type(exc).__name__)
+                for warning in warnings:
+                    progress.warn(f"{plan.spec.id}: {warning}")
                 progress.report_written(plan, str(path))
                 return ReportOutcome(plan, results, path)
 
@@ -145,9 +170,20 @@ async def run_reports(
 
 
 async def _fetch_report(plan: ReportPlan, client: WidgetImageClient | WidgetFailure, limiter: StrictRateLimiter,
-                        policy: RetryPolicy, progress: Progress) -> tuple[WidgetResult, ...]:
+                        data_limiter: StrictRateLimiter, policy: RetryPolicy, progress: Progress, *,
+                        now: datetime) -> tuple[WidgetResult, ...]:
     async def one_widget(index: int) -> WidgetResult:
-        result = await fetch_widget(plan.widgets[index], client, limiter, policy)
+        request = plan.widgets[index]
+        if not plan.spec.sections[request.section].widgets[request.index].table:
+            result = await fetch_widget(request, client, limiter, policy)
+        else:  # the image and its numbers at once; each waits its turn at its own API's limiter
+            result, numbers = await asyncio.gather(
+                fetch_widget(request, client, limiter, policy),
+                fetch_numbers(request.metric_widget, client, data_limiter, policy, now=now,
+                              previous=plan.spec.summary is not None, region=plan.spec.aws.region))
+            result = dataclasses.replace(result, numbers=numbers)
+            if numbers.error is not None:
+                progress.warn(f"{plan.spec.id}: {request.title}: no numbers for its table: {numbers.error}")
         progress.widget_done(plan, result)
         return result
 

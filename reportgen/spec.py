@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from reportgen.errors import SpecError
+from reportgen.fonts import check_font
+from reportgen.images import logo_problem
 from reportgen.mail import envelope_recipients
 from reportgen.model import (
     MAX_WIDGET_JSON_BYTES,
@@ -31,9 +33,12 @@ from reportgen.model import (
     Period,
     ReportSpec,
     Section,
+    Summary,
+    TextItem,
     WidgetSpec,
 )
 from reportgen.periods import parse_time_expression, to_utc
+from reportgen.richtext import check_markdown
 from reportgen.schedule import parse_schedule
 from reportgen.schema import Context, KeyPath, describe
 from reportgen.specschema import SPEC, WIDGET
@@ -110,15 +115,10 @@ def _load(path: Path) -> tuple[ReportSpec, int | None]:
     SPEC(ctx, doc, ())
     timezone = doc.get("timezone", "UTC")
     period = doc.get("period", "yesterday")
-    defaults = doc.get("defaults", {})
-    sections = tuple(
-        Section(section["title"], tuple(
-            _widget(ctx, defaults, widget, ("sections", s, "widgets", w))
-            for w, widget in enumerate(section["widgets"])
-        ), columns=section.get("columns"), rows=section.get("rows"),
-            page_break_before=section.get("page_break") == "before")
-        for s, section in enumerate(doc["sections"])
-    )
+    defaults = dict(doc.get("defaults", {}))
+    # A `table: true|false` in the defaults is the report's own (a mapping there is CloudWatch's table view).
+    table = bool(doc.get("table", defaults.pop("table") if isinstance(defaults.get("table"), bool) else False))
+    sections = tuple(_section(ctx, defaults, section, s, table=table) for s, section in enumerate(doc["sections"]))
     aws = dict(doc.get("aws", {}))
     if "rate_limit" in aws:
         aws["rate_limit"] = float(aws["rate_limit"])
@@ -129,7 +129,7 @@ def _load(path: Path) -> tuple[ReportSpec, int | None]:
         timezone=timezone,
         period=_period_of(ctx, period, ZoneInfo(timezone)),
         aws=AwsTarget(**aws),
-        layout=Layout(**doc.get("layout", {})),
+        layout=_layout(ctx, doc.get("layout", {})),
         sections=sections,
         description=doc.get("description"),
         # A custom window can only come out empty from an absolute `start` (a relative one counts back from
@@ -138,8 +138,52 @@ def _load(path: Path) -> tuple[ReportSpec, int | None]:
         schedule=parse_schedule(doc.get("schedule", "daily")),
         deliver=_delivery(ctx, doc.get("deliver", {})),
         warnings=tuple(ctx.warnings),
+        summary=_summary(doc.get("summary", False)),
     )
+    if spec.summary is not None and not spec.has_tables:
+        ctx.fail("`summary` compares the numbers of widgets with a table, and no widget has one; "
+                 "add `table: true` to the report, a section or a widget", ("summary",))
     return spec, ctx.line(("report",))
+
+
+def _section(ctx: Context, defaults: Mapping[str, Any], section: Mapping[str, Any], number: int, *,
+             table: bool) -> Section:
+    """A section's widgets and the `text:` items between them; `table` is the report's, which the section's
+    own and then each widget's override."""
+    widgets: list[WidgetSpec] = []
+    texts: list[TextItem] = []
+    table = section.get("table", table)
+    for index, item in enumerate(section["widgets"]):
+        path: KeyPath = ("sections", number, "widgets", index)
+        if "text" in item:
+            for warning in check_markdown(item["text"]):
+                ctx.warn(f"`text`: {warning}", path + ("text",))
+            texts.append(TextItem(item["text"], before=len(widgets), line=ctx.line(path) or 0))
+        else:
+            widgets.append(_widget(ctx, defaults, item, path, table=table))
+    if not widgets:
+        ctx.fail("the section holds only `text:` items; it needs at least one widget", ("sections", number, "widgets"))
+    return Section(section["title"], tuple(widgets), columns=section.get("columns"), rows=section.get("rows"),
+                   page_break_before=section.get("page_break") == "before", texts=tuple(texts))
+
+
+def _layout(ctx: Context, layout: Mapping[str, Any]) -> Layout:
+    """The layout, its logo found and checked, and each font checked, relative to the spec's folder."""
+    logo = None
+    if "logo" in layout:
+        logo = ctx.file.parent / layout["logo"]
+        if (problem := logo_problem(logo)) is not None:
+            ctx.fail(f"`logo`: {problem}", ("layout", "logo"))
+    for index, entry in enumerate(layout.get("fonts", [])):
+        if (problem := check_font(entry, base=ctx.file.parent)) is not None:
+            ctx.fail(f"`fonts`: {problem}", ("layout", "fonts", index))
+    return Layout(**{**layout, "logo": logo, "fonts": tuple(layout.get("fonts", []))})
+
+
+def _summary(value: bool | Mapping[str, Any]) -> Summary | None:
+    if value is False:
+        return None
+    return Summary() if value is True else Summary(float(value.get("threshold", Summary.threshold)))
 
 
 def _delivery(ctx: Context, deliver: Mapping[str, Any]) -> Delivery:
@@ -290,16 +334,20 @@ def _period_of(ctx: Context, value: str | dict[str, str], zone: ZoneInfo) -> Per
     return Period(keyword=None, start=value["start"], end=value.get("end"))
 
 
-def _widget(ctx: Context, defaults: Mapping[str, Any], widget: Mapping[str, Any], path: KeyPath) -> WidgetSpec:
+def _widget(ctx: Context, defaults: Mapping[str, Any], widget: Mapping[str, Any], path: KeyPath, *,
+            table: bool) -> WidgetSpec:
     """Merge defaults < widget file < widget keys, then check what only the whole widget can show."""
     line = ctx.line(path)
-    # `file` and `span` are reportgen's, not CloudWatch's: they are not sent.
-    own = {key: value for key, value in widget.items() if key not in ("file", "span")}
+    # `file`, `span` and `caption` are reportgen's, not CloudWatch's: they are not sent.
+    own = {key: value for key, value in widget.items() if key not in ("file", "span", "caption")}
     file = ctx.file.parent / widget["file"] if "file" in widget else None
     from_file = {} if file is None else _read_widget_file(
         ctx.for_json_file(widget["file"], ctx.line(path + ("file",))),
         _inside_spec_folder(ctx, widget["file"], path))
     source = {**defaults, **from_file, **own}
+    # `table: true|false` is reportgen's numbers table; a mapping is CloudWatch's table view, and is sent.
+    if isinstance(source.get("table"), bool):
+        table = source.pop("table")
     if "metrics" not in source:
         if file is not None:
             ctx.fail(f"neither `{widget['file']}` nor the widget's YAML gives `metrics`", path + ("file",))
@@ -307,7 +355,8 @@ def _widget(ctx: Context, defaults: Mapping[str, Any], widget: Mapping[str, Any]
     widget_json(source, file=ctx.file, line=line)
     span = widget.get("span", 1)
     return WidgetSpec(title=source.get("title") or _title_from(source["metrics"]), source=source,
-                      line=line or 0, file=file, span=None if span == "full" else span)
+                      line=line or 0, file=file, span=None if span == "full" else span,
+                      caption=widget.get("caption"), table=table)
 
 
 def _inside_spec_folder(ctx: Context, name: str, path: KeyPath) -> Path:

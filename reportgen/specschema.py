@@ -209,12 +209,13 @@ WIDGET = Schema("widget", {
     "singleValueFullPrecision": boolean,
     "trend": boolean,
     "labels": Schema("labels", {"visible": boolean}, open=True),
-    "table": Schema("table", {
+    # CloudWatch's table view options, or reportgen's own `table: true` (the numbers under the chart, not sent)
+    "table": either(boolean, Schema("table", {
         "layout": choice("horizontal", "vertical"),
         "showTimeSeriesData": boolean,
         "stickySummary": boolean,
         "summaryColumns": list_of(choice("MIN", "MAX", "SUM", "AVG")),
-    }, open=True),
+    }, open=True), lambda value: isinstance(value, bool)),
     "copilot": boolean,  # written by code that calls GetMetricWidgetImage; CloudWatch takes it
 }, open=True)
 
@@ -302,6 +303,39 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str)
 
 
+MAX_CAPTION = 500   # characters under a chart: a caption, not an essay
+MAX_TEXT = 4_000    # characters of one `text:` item: it must fit on a page whole
+MAX_FOOTER = 120    # characters of the footer line
+
+
+def _long_text(max_length: int) -> Check:
+    def check(ctx: Context, value: Any, path: KeyPath) -> None:
+        string(ctx, value, path)
+        if len(value) > max_length:
+            ctx.fail(f"`{label(path)}` is {len(value):,} characters long; at most {max_length:,} are taken", path)
+    return check
+
+
+_SPAN = either(choice("full"), integer(1, 4), _is_text)
+_WIDGET_ITEM = WIDGET.extended(file=string, span=_SPAN, caption=_long_text(MAX_CAPTION))
+_TEXT_ITEM = Schema("text item", {"text": _long_text(MAX_TEXT)}, required=("text",))
+
+
+def _section_item(ctx: Context, value: Any, path: KeyPath) -> None:
+    """A widget, or a `text:` item of commentary between widgets."""
+    (_TEXT_ITEM if isinstance(value, dict) and "text" in value else _WIDGET_ITEM)(ctx, value, path)
+
+
+def _summary(ctx: Context, value: Any, path: KeyPath) -> None:
+    if isinstance(value, bool):
+        return
+    expect(ctx, value, path, isinstance(value, dict), "true, false or {threshold: PERCENT}")
+    Schema("summary", {"threshold": number})(ctx, value, path)
+    if not 0 < value.get("threshold", 20) <= 10_000:
+        ctx.fail(f"`summary.threshold` is a change in percent above 0, not {value['threshold']}",
+                 path + ("threshold",))
+
+
 SPEC = Schema("report spec", {
     "report": pattern(REPORT_ID.pattern,
                       "1-64 lowercase letters, digits and '-', starting with a letter (it names the PDF)"),
@@ -315,16 +349,24 @@ SPEC = Schema("report spec", {
         "orientation": choice("landscape", "portrait"),
         "columns": integer(1, 4),
         "rows": integer(1, MAX_ROWS),
+        "logo": string,
+        "footer": _text(MAX_FOOTER, one_line=True),
+        "contents": boolean,
+        "fonts": list_of(string),
     }),
+    "table": boolean,
+    "summary": _summary,
     "schedule": parsed_by(parse_schedule, text=False, named=False),
     "deliver": Schema("deliver", {"email": _EMAIL_DELIVERY, "archive": boolean}),
-    "defaults": WIDGET.refusing(file="a `file:` belongs to one widget, not to the defaults"),
+    "defaults": WIDGET.refusing(file="a `file:` belongs to one widget, not to the defaults",
+                                span="`span` belongs to one widget, not to the defaults",
+                                caption="a `caption:` belongs to one widget, not to the defaults"),
     "sections": list_of(Schema("section", {
         "title": string,
         "columns": integer(1, 4),
         "rows": integer(1, MAX_ROWS),
         "page_break": choice("before"),
-        "widgets": list_of(WIDGET.extended(file=string, span=either(choice("full"), integer(1, 4), _is_text)),
-                           min_items=1),
+        "table": boolean,
+        "widgets": list_of(_section_item, min_items=1),
     }, required=("title", "widgets")), min_items=1),
 }, required=("report", "title", "sections"))

@@ -10,7 +10,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -134,14 +134,22 @@ def drawn_images(reader: PdfReader) -> list[tuple[float, float]]:
     return [(round(w, 2), round(h, 2)) for boxes in image_boxes(reader) for _, _, w, h in boxes]
 
 
-def outline(reader: PdfReader) -> list[tuple[str, int]]:
-    """Title and page index of each top-level outline entry."""
-    entries = []
-    for entry in reader.outline:
-        assert isinstance(entry, Destination) and entry.title is not None
-        page = reader.get_destination_page_number(entry)
-        assert page is not None
-        entries.append((entry.title, page))
+def outline(reader: PdfReader, *, level: int = 0) -> list[tuple[str, int]]:
+    """Title and page index of each outline entry at ``level`` (0: sections, 1: their widgets), in order."""
+    entries: list[tuple[str, int]] = []
+
+    def walk(items: list[Any], depth: int) -> None:
+        for entry in items:
+            if isinstance(entry, list):
+                walk(entry, depth + 1)
+                continue
+            assert isinstance(entry, Destination) and entry.title is not None
+            if depth == level:
+                page = reader.get_destination_page_number(entry)
+                assert page is not None
+                entries.append((entry.title, page))
+
+    walk(reader.outline, 0)
     return entries
 
 
@@ -161,7 +169,9 @@ def test_every_page_has_a_footer_with_page_x_of_y(build: Callable[..., PdfReader
     assert len(texts) == 7
     for number, text in enumerate(texts, start=1):
         assert f"Page {number} of 7" in text
-        assert "Daily operations · daily-ops" in text
+        assert "Daily operations · Wed 25 Nov 2026 00:00 – Thu 26 Nov 2026 00:00" in text  # the footer
+        # The running head says the title and period again, from page 2 on (page 1 has the cover).
+        assert text.count("Wed 25 Nov 2026 00:00 – Thu 26 Nov 2026 00:00") == 2
 
 
 def test_section_headings_are_in_the_text_and_the_outline(build: Callable[..., PdfReader]) -> None:
