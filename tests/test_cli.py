@@ -43,7 +43,7 @@ def write_spec(folder: Path, report: str = "cli-report", profile: str = "cli") -
 def test_validate_accepts_the_shipped_examples(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(examples_dir)]) == EXIT_OK
     out = capsys.readouterr().out
-    assert out.count(".yaml: ok (") == 4  # three reports and the site settings
+    assert out.count(".yaml: ok (") == 5  # four reports and the site settings
     assert "reportgen.yaml: ok (archive " in out and "daily-ops.yaml: ok (daily-ops, " in out
 
 

@@ -660,10 +660,16 @@ def test_shipped_examples_load(examples_dir: Path, name: str) -> None:
 
 def test_shipped_examples_together(examples_dir: Path) -> None:
     specs = {s.id: s for s in load_specs([examples_dir])}
-    assert set(specs) == {"daily-ops", "weekly-service-review", "monthly-executive"}
+    assert set(specs) == {"daily-ops", "weekly-service-review", "monthly-executive", "tokyo-daily"}
     daily = specs["daily-ops"]
     assert (daily.period.keyword, daily.timezone) == ("yesterday", "Europe/Berlin")
-    assert daily.layout == Layout(page="A4", orientation="landscape", columns=2)
+    assert daily.layout == Layout(page="A4", orientation="landscape", columns=2, logo=examples_dir / "logo.svg",
+                                  footer="Internal — Web Operations")
+    # The examples show what a report can hold: tables, a summary, commentary, captions, spans, page breaks.
+    assert daily.has_tables and daily.summary is not None and daily.summary.threshold == 25
+    assert any(s.texts for s in daily.sections) and any(w.caption for s in daily.sections for w in s.widgets)
+    assert any(w.span is None for s in daily.sections for w in s.widgets)
+    assert specs["tokyo-daily"].title == "東京リージョン 日次運用レポート"
     assert any(w.file == examples_dir / "widgets" / "alb-latency.json" for s in daily.sections for w in s.widgets)
     weekly, monthly = specs["weekly-service-review"], specs["monthly-executive"]
     assert (weekly.period.keyword, weekly.timezone) == ("previous_week", "America/New_York")
@@ -678,3 +684,87 @@ def test_absurd_nesting_is_a_spec_error_not_a_crash(tmp_path: Path) -> None:
     path.write_text("report: deep\ntitle: Deep\nsections: " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(SpecError, match="nests too deeply"):
         load_spec(path)
+
+
+# --- what the PDF shows besides the charts: tables, summary, text items, captions, logo, fonts ---------------
+
+TEXT = "      - text: Some **commentary**.\n"
+
+
+@pytest.mark.parametrize(("text", "fragment", "line"), [
+    pytest.param(spec("summary: true\n"), "`summary` compares the numbers of widgets with a table, and no widget", 3,
+                 id="summary-without-tables"),
+    pytest.param(spec("table: true\nsummary: {threshold: 0}\n"), "`summary.threshold` is a change in percent", 4,
+                 id="summary-threshold"),
+    pytest.param(spec("table: true\nsummary: {treshold: 5}\n"), "did you mean `threshold`", 4, id="summary-key"),
+    pytest.param(spec("table: yes please\n"), "`table` must be true or false", 3, id="table-type"),
+    pytest.param(spec(widget=widget("caption: [a, b]", "metrics: [[A, B]]")), "`caption` must be", 6,
+                 id="caption-type"),
+    pytest.param(spec(widget=widget(f"caption: {'x' * 501}", "metrics: [[A, B]]")),
+                 "`caption` is 501 characters long; at most 500", 6, id="caption-long"),
+    pytest.param(spec("defaults: {caption: x}\n"), "`caption` cannot be used here", 3, id="defaults-caption"),
+    pytest.param(spec("defaults: {span: full}\n"), "`span` cannot be used here", 3, id="defaults-span"),
+    pytest.param(spec(widget=TEXT), "the section holds only `text:` items; it needs at least one widget", 5,
+                 id="text-only-section"),
+    pytest.param(spec(widget="      - {text: a, metrics: [[A, B]]}\n"), "`metrics` is not a text item key", 6,
+                 id="text-and-widget"),
+    pytest.param(spec(widget=f"      - text: {'x' * 4001}\n" + ROW), "at most 4,000 are taken", 6, id="text-long"),
+    pytest.param(spec("layout: {logo: nowhere.png}\n"), "`logo`: cannot read", 3, id="logo-missing"),
+    pytest.param(spec("layout: {footer: \"a\\nb\"}\n"), "`footer`", 3, id="footer-newline"),
+    pytest.param(spec("layout:\n  fonts: [nowhere.ttf]\n"), "`fonts`:", 4, id="font-missing"),
+    pytest.param(spec("layout: {contents: often}\n"), "`contents` must be true or false", 3, id="contents-type"),
+])
+def test_report_feature_errors_name_the_line(write_spec: WriteSpec, text: str, fragment: str, line: int) -> None:
+    path = write_spec(text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert fragment in caught.value.message
+    assert (caught.value.file, caught.value.line) == (path, line)
+
+
+def test_table_true_is_reportgens_and_a_table_mapping_is_cloudwatchs(write_spec: WriteSpec) -> None:
+    text = spec("table: true\n", widget=ROW + widget("table: false", "metrics: [[A, B]]")
+                + widget("table: {layout: vertical}", "view: table", "metrics: [[A, B]]"))
+    first, second, third = load_spec(write_spec(text)).sections[0].widgets
+    assert (first.table, second.table, third.table) == (True, False, True)
+    assert "table" not in first.source and "table" not in second.source  # not sent to CloudWatch
+    assert third.source["table"] == {"layout": "vertical"}                # sent as written
+
+
+def test_table_is_inherited_report_then_section_then_widget(write_spec: WriteSpec) -> None:
+    text = (HEAD + "defaults: {table: true}\nsections:\n"
+            "  - title: A\n    widgets:\n" + ROW +
+            "  - title: B\n    table: false\n    widgets:\n" + ROW + widget("table: true", "metrics: [[A, B]]"))
+    loaded = load_spec(write_spec(text))
+    assert [[w.table for w in s.widgets] for s in loaded.sections] == [[True], [False, True]]
+    assert loaded.has_tables and loaded.summary is None
+
+
+def test_text_items_keep_their_place_among_the_widgets(write_spec: WriteSpec) -> None:
+    text = spec("summary: {threshold: 12.5}\ntable: true\n", widget=TEXT + ROW + TEXT + ROW + TEXT)
+    loaded = load_spec(write_spec(text))
+    section = loaded.sections[0]
+    assert len(section.widgets) == 2
+    assert [(t.before, t.line) for t in section.texts] == [(0, 8), (1, 10), (2, 12)]
+    assert loaded.summary is not None and loaded.summary.threshold == 12.5
+
+
+def test_markdown_the_pdf_cannot_draw_is_a_warning(write_spec: WriteSpec) -> None:
+    path = write_spec(spec(widget="      - text: \"![chart](x.png) and <b>html</b>\"\n" + ROW))
+    warnings = load_spec(path).warnings
+    assert any(w.startswith(f"{path}:6: ") and "images are not drawn" in w for w in warnings)
+    assert any("raw HTML is not drawn" in w for w in warnings)
+
+
+def test_logo_and_fonts_are_found_beside_the_spec(write_spec: WriteSpec, tmp_path: Path) -> None:
+    from fontfactory import build_font
+    from PIL import Image
+
+    (tmp_path / "brand").mkdir()
+    Image.new("RGB", (40, 20)).save(tmp_path / "brand" / "logo.png")
+    build_font(tmp_path / "brand" / "font.ttf", "가")
+    layout = load_spec(write_spec(spec("layout: {logo: brand/logo.png, fonts: [brand/font.ttf]}\n"))).layout
+    assert layout.logo == tmp_path / "brand" / "logo.png" and layout.fonts == ("brand/font.ttf",)
+    (tmp_path / "brand" / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(SpecError, match="is not a PNG, JPEG or SVG image"):
+        load_spec(write_spec(spec("layout: {logo: brand/bad.png}\n")))
