@@ -300,3 +300,17 @@ def test_equal_inputs_give_equal_bytes_with_every_feature(report: Build, tmp_pat
     first = build_pdf(*report(*args, **kwargs), generated_at=GENERATED)
     assert build_pdf(*report(*args, **kwargs), generated_at=GENERATED) == first
     assert build_pdf(*report(*args, **kwargs), generated_at=GENERATED + timedelta(seconds=1)) != first
+
+
+@pytest.mark.parametrize(("columns", "orientation"), [(1, "portrait"), (3, "landscape"), (4, "portrait")])
+def test_tables_and_captions_get_their_room_at_any_layout(report: Build, columns: int, orientation: str) -> None:
+    # Tall tables and three-line captions under narrow charts: every page still holds what it was given
+    # (reportlab refuses a row that overflows its frame), and every widget is drawn once.
+    numbers = WidgetNumbers(stats=tuple(stats(f"a rather long series label {n}", n + 1, n + 2) for n in range(12)),
+                            notes=("a row in eu-west-1 is not shown",))
+    sections = {f"S{s}": [(f"W{s}.{i}", numbers) for i in range(5)] for s in range(3)}
+    caption = "A caption long enough to need more than one line, even two, under a narrow chart of a dense page."
+    reader = read(*report(sections, layout=Layout(columns=columns, orientation=orientation),
+                          captions={f"W{s}.{i}": caption for s in range(3) for i in range(5)}, size=(600, 500)))
+    assert [title for title, _ in outline(reader, level=1)] == [f"W{s}.{i}" for s in range(3) for i in range(5)]
+    assert sum(text.count("… and 2 more series") for text in page_texts(reader)) == 15

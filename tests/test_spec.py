@@ -768,3 +768,15 @@ def test_logo_and_fonts_are_found_beside_the_spec(write_spec: WriteSpec, tmp_pat
     (tmp_path / "brand" / "bad.png").write_bytes(b"not an image")
     with pytest.raises(SpecError, match="is not a PNG, JPEG or SVG image"):
         load_spec(write_spec(spec("layout: {logo: brand/bad.png}\n")))
+
+
+def test_file_names_in_any_script(write_spec: WriteSpec, tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (40, 20)).save(tmp_path / "ロゴ.png")
+    (tmp_path / "ウィジェット.json").write_text('{"metrics": [["AWS/EC2", "CPUUtilization"]], "title": "CPU 使用率"}',
+                                         encoding="utf-8")
+    loaded = load_spec(write_spec(spec("layout: {logo: ロゴ.png}\n", widget="      - file: ウィジェット.json\n"),
+                                  name="報告.yaml"))
+    assert loaded.layout.logo == tmp_path / "ロゴ.png"
+    assert loaded.sections[0].widgets[0].title == "CPU 使用率"
