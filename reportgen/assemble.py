@@ -193,19 +193,21 @@ class _Builder:
         # measure it first without the contents' numbers (its height does not depend on them).
         contents = _Contents([section.title for section in spec.sections], self.fonts) if contents_wanted else None
         front = self._front(contents)
-        front_height = _height(cover + front, frame)
         blocks, members, headings, first_block = self._blocks()
-        if not front:
-            offset, first_room = 0, frame.height - front_height
-        elif front_height <= frame.height * (1 - BLANK_LIMIT):
-            offset, first_room = 0, frame.height - front_height  # the sections go on under it
-        else:
-            # Measured on flowables of its own: reportlab marks the ones it moves to another page, and a
-            # flowable moved once in the measuring would count as moved twice in the real build.
+        # `offset` pages of front matter come before the page the sections start on; that one has
+        # `first_room` left under the front matter, or all of it after a page break.
+        offset, first_room, new_page = 0, frame.height - _height(cover + front, frame), False
+        if front and first_room < frame.height * BLANK_LIMIT:  # it may run over a page: lay it out to see
+            # On flowables of its own: reportlab marks the ones it moves to another page, and a flowable moved
+            # once in the measuring would count as moved twice in the real build.
             titles = contents.titles if contents is not None else None
             again = self._cover(widgets=len(self.shown), failed=failed) + self._front(
                 None if titles is None else _Contents(titles, self.fonts))
-            offset, first_room = self._pages_of(again), frame.height
+            pages_filled, left = self._pages_of(again)
+            if left >= frame.height * BLANK_LIMIT:  # the sections go on under its end
+                offset, first_room = pages_filled - 1, left
+            else:
+                offset, first_room, new_page = pages_filled, frame.height, True
         pages = paginate(blocks, width=frame.width, first_room=first_room - _SLACK, room=frame.height - _SLACK)
         if contents is not None:
             contents.pages = [1 + offset + next(n for n, page in enumerate(pages)
@@ -213,7 +215,7 @@ class _Builder:
                                                        for e in page.entries))
                               for s in range(len(spec.sections))]
         story = cover + front
-        if offset:
+        if new_page:
             story.append(PageBreak())
         for number, page in enumerate(pages):
             if number:
@@ -311,12 +313,14 @@ class _Builder:
                                    "under their charts.", _NOTE))
         return story
 
-    def _pages_of(self, story: list[Flowable]) -> int:
-        """How many pages ``story`` fills on its own (the front matter, before the sections)."""
-        doc = BaseDocTemplate(io.BytesIO(), pagesize=self.pagesize,
-                              pageTemplates=[PageTemplate("report", [self._body()])], invariant=1)
+    def _pages_of(self, story: list[Flowable]) -> tuple[int, float]:
+        """How many pages ``story`` fills on its own (the front matter, before the sections), and the height
+        left free on the last of them."""
+        body = self._body()
+        doc = BaseDocTemplate(io.BytesIO(), pagesize=self.pagesize, pageTemplates=[PageTemplate("report", [body])],
+                              invariant=1)
         doc.build(list(story))
-        return int(doc.page)
+        return int(doc.page), float(doc.frame._y - doc.frame._y1p)  # the frame's cursor and its floor
 
     # --- the sections ------------------------------------------------------------------------------------
 

@@ -123,17 +123,21 @@ def test_few_sections_get_no_contents_unless_asked(report: Build) -> None:
     assert "Contents" not in page_texts(refused)[0]
 
 
-def test_contents_after_a_front_matter_of_several_pages(report: Build) -> None:
-    # 80 series compared in the summary fill more than a page, so the sections start after it, and the
-    # contents must count those pages.
-    many = WidgetNumbers(stats=tuple(stats(f"host-{n}", 10 + n, 20 + n) for n in range(20)),
-                         previous=tuple(stats(f"host-{n}", 10, 20) for n in range(20)))
+@pytest.mark.parametrize(("series", "after"), [(8, 0), (10, 1)])
+def test_contents_after_a_front_matter_of_several_pages(report: Build, series: int, after: int) -> None:
+    # The summary compares 4 × `series` rows, most of them listed twice (flagged, then all): pages of them.
+    # With 8 the last page of it has room for the first section under it; with 10 it has not, and the
+    # sections start on the next page. Either way the contents must count the front matter's pages.
+    many = WidgetNumbers(stats=tuple(stats(f"host-{n}", 10 + n, 20 + n) for n in range(series)),
+                         previous=tuple(stats(f"host-{n}", 10, 20) for n in range(series)))
     sections = {f"Section {s}": [(f"Widget {s}", many)] for s in range(4)}
     reader = read(*report(sections, summary=Summary(), layout=Layout(columns=1)))
     texts = page_texts(reader)
     listed = contents_lines(texts[0])
     starts = dict(outline(reader))
-    assert starts["What changed"] == 0 and listed["Section 0"] > 2
+    summary_ends = max(number for number, text in enumerate(texts, start=1) if "Widget 3 host-" in text)
+    assert starts["What changed"] == 0 and summary_ends > 2
+    assert listed["Section 0"] == summary_ends + after
     for title, page in listed.items():
         assert starts[title] + 1 == page and title in texts[page - 1]
 
