@@ -51,7 +51,8 @@ def format_change(percent: float | None) -> str:
         return "–"
     if abs(percent) >= 10_000:
         return f"{percent:+.3g} %"
-    return f"{percent:+.0f} %" if abs(percent) >= 10 else f"{percent:+.1f} %"
+    text = f"{percent:+.0f} %" if abs(percent) >= 9.95 else f"{percent:+.1f} %"
+    return "0.0 %" if text in ("+0.0 %", "-0.0 %") else text  # no sign on what rounds to no change
 
 
 def change(now: float | None, before: float | None) -> float | None:

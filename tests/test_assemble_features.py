@@ -36,7 +36,7 @@ from reportgen.model import (
     WidgetResult,
     WidgetSpec,
 )
-from reportgen.numbertables import format_number
+from reportgen.numbertables import format_change, format_number
 
 GENERATED = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
 TZ = "Europe/Berlin"
@@ -248,6 +248,14 @@ def test_the_summary_flags_what_changed_past_the_threshold(report: Build) -> Non
     assert "CPU web-2 10 10.5 -4.8 % 20 21 -4.8 %" in text[text.index("All series"):]
     assert "Tue 24 Nov 2026 00:00 – Wed 25 Nov 2026 00:00" in text  # the period compared with
     assert ("What changed", 0) in outline(reader)
+
+
+@pytest.mark.parametrize(("percent", "shown"), [
+    (None, "–"), (0.0, "0.0 %"), (-0.04, "0.0 %"), (0.04, "0.0 %"), (4.76, "+4.8 %"), (-9.96, "-10 %"),
+    (50, "+50 %"), (-97.3, "-97 %"), (25_000, "+2.5e+04 %"),
+])
+def test_changes_are_signed_and_rounded(percent: float | None, shown: str) -> None:
+    assert format_change(percent) == shown
 
 
 @pytest.mark.parametrize(("value", "shown"), [
