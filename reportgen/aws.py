@@ -76,8 +76,25 @@ class WidgetImageClient:
 
     async def get_metric_data(self, **params: Any) -> dict[str, Any]:
         """One GetMetricData call (one page) with botocore's parameters, e.g. ``MetricDataQueries``, ``NextToken``."""
+        return await self._call("get_metric_data", params)
+
+    async def list_metrics(self, **params: Any) -> dict[str, Any]:
+        """One ListMetrics page: ``Namespace``, ``MetricName``, ``Dimensions`` filters, ``NextToken``."""
+        return await self._call("list_metrics", params)
+
+    async def get_dashboard(self, name: str) -> str:
+        """A dashboard's body (JSON text); ``ResourceNotFound`` when there is no such dashboard."""
+        return str((await self._call("get_dashboard", {"DashboardName": name}))["DashboardBody"])
+
+    async def describe_alarms(self, **params: Any) -> dict[str, Any]:
+        return await self._call("describe_alarms", params)
+
+    async def describe_alarm_history(self, **params: Any) -> dict[str, Any]:
+        return await self._call("describe_alarm_history", params)
+
+    async def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         try:
-            response: dict[str, Any] = await self._client.get_metric_data(**params)
+            response: dict[str, Any] = await getattr(self._client, operation)(**params)
         except (BotoCoreError, ClientError) as exc:
             raise translate_error(exc) from exc
         return response

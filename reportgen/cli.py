@@ -28,11 +28,13 @@ from reportgen.config import (
     load_site_config,
     local_folder,
 )
-from reportgen.errors import ReportgenError, SpecError, UsageError
+from reportgen.errors import ReportgenError, SpecError, UsageError, WidgetFailure
+from reportgen.files import write_atomic
 from reportgen.jobs import Job, Shard, dates_for, select_jobs, shard_jobs
 from reportgen.model import (
     REPORT_ID,
     ArchiveSettings,
+    ClientKey,
     EmailSettings,
     ReportPlan,
     ReportSpec,
@@ -169,8 +171,61 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--report", type=_report_id, metavar="ID", help="only this report")
         command.set_defaults(handler=handler)
 
+    imported = commands.add_parser(
+        "import-dashboard", help="write a report spec from a CloudWatch dashboard",
+        description="Read a dashboard with GetDashboard and write a report spec with its widgets, text and "
+                    "variables, to edit and keep. Widgets the image API cannot draw are listed as comments.")
+    imported.add_argument("name", metavar="NAME", help="the dashboard's name")
+    imported.add_argument("--out", type=Path, metavar="FILE", help="where the spec goes (default: standard output); "
+                                                                 "an existing file is not overwritten")
+    imported.add_argument("--profile", metavar="PROFILE", help="AWS profile (default: the credential chain's)")
+    imported.add_argument("--region", default="us-east-1", metavar="REGION", help="default: %(default)s")
+    source = imported.add_mutually_exclusive_group()
+    source.add_argument("--endpoint-url", type=_endpoint_url, metavar="URL", help="a CloudWatch endpoint")
+    source.add_argument("--local-data", type=_metric_store, metavar="FILE",
+                        help="the stand-in, with the dashboards and metrics stored in FILE")
+    imported.set_defaults(handler=_import_dashboard)
+
     commands.add_parser("local", help="the local CloudWatch stand-in and mail sink (reportgen local --help)")
     return parser
+
+
+def _import_dashboard(options: argparse.Namespace) -> int:
+    from reportgen.dashboards import dashboard_spec
+
+    if options.out is not None and options.out.exists():
+        raise UsageError(f"{options.out} exists; choose another --out or remove it first")
+    body = asyncio.run(_dashboard_body(options))
+    text = dashboard_spec(options.name, body, region=options.region, profile=options.profile)
+    if options.out is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic(options.out, text.encode())
+        print(f"{options.out}: a report spec from the dashboard {options.name}; check it with "
+              f"`reportgen validate {options.out}`")
+    return EXIT_OK
+
+
+async def _dashboard_body(options: argparse.Namespace) -> str:
+    from reportgen.aws import open_clients
+    from reportgen.standin import local_standin
+
+    key = ClientKey(options.profile, options.region)
+
+    async def read(endpoint_url: str | None, local: bool) -> str:
+        async with open_clients([key], endpoint_url=endpoint_url, local=local) as clients:
+            client = clients[key]
+            if isinstance(client, WidgetFailure):
+                raise client
+            return await client.get_dashboard(options.name)
+
+    try:
+        if options.local_data is None:
+            return await read(options.endpoint_url, False)
+        async with local_standin("--data", str(options.local_data)) as standin:
+            return await read(standin.endpoint_url, True)
+    except WidgetFailure as failure:
+        raise UsageError(f"dashboard {options.name}: {failure}") from None
 
 
 def _report_date(text: str) -> date:

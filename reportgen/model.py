@@ -53,11 +53,15 @@ CONTENTS_AFTER = 3  # sections; a report with more gets a table of contents unle
 
 @dataclass(frozen=True)
 class AwsTarget:
-    """Where a report's widgets are fetched from; reports sharing one share a client and a limiter."""
+    """Where widgets are fetched from: a profile (or the default credential chain), a region, and optionally a
+    role assumed with STS. A report sets one; a section or a widget may set its own."""
 
     region: str = "us-east-1"
     profile: str | None = None
     rate_limit: float = DEFAULT_RATE_LIMIT
+    role_arn: str | None = None
+    external_id: str | None = None   # what the role's trust policy may ask of whoever assumes it
+    session_name: str | None = None  # shown in CloudTrail; default "reportgen"
 
 
 @dataclass(frozen=True)
@@ -70,13 +74,17 @@ class ClientKey:
 
     profile: str | None
     region: str
+    role_arn: str | None = None
+    external_id: str | None = field(default=None, repr=False)
+    session_name: str | None = None
 
     @classmethod
     def of(cls, target: AwsTarget) -> ClientKey:
-        return cls(target.profile, target.region)
+        return cls(target.profile, target.region, target.role_arn, target.external_id, target.session_name)
 
     def __str__(self) -> str:
-        return f"{self.profile or 'default'}@{self.region}"
+        role = f" as {self.role_arn}" if self.role_arn else ""
+        return f"{self.profile or 'default'}{role}@{self.region}"
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,46 @@ class WidgetSpec:
     span: int | None = 1       # columns the widget takes in its row; None: the whole row
     caption: str | None = None  # a line or two under the chart
     table: bool = False        # the numbers behind the chart in a table under it (GetMetricData)
+    aws: AwsTarget | None = None  # its own account, region or role; None: the section's (or the report's)
+    repeat: Repeat | None = None  # drawn once per value, `${name}` replaced in its strings
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Values to draw a section or widget once for each: a list, or a dimension's values that ListMetrics
+    finds for a metric (optionally with other dimensions fixed, matching a glob, at most ``limit``)."""
+
+    name: str = "value"                   # `${name}` is replaced by each value
+    values: tuple[str, ...] = ()
+    namespace: str | None = None          # ListMetrics: the metric …
+    metric: str | None = None
+    dimension: str | None = None          # … and the dimension whose values are repeated over
+    dimensions: tuple[tuple[str, str], ...] = ()  # other dimensions the metric must have
+    match: str | None = None              # a glob the values must match, e.g. "i-0*"
+    limit: int = 20
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class AlarmsItem:
+    """The alarms that went off in the report's period, listed between a section's widgets."""
+
+    before: int                           # the index of the widget it precedes
+    prefix: str | None = None             # alarm names starting with this
+    names: tuple[str, ...] = ()           # or these alarms
+    state: str | None = None              # only alarms in this state now (ALARM, OK, INSUFFICIENT_DATA)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class DashboardSource:
+    """A section whose content is a CloudWatch dashboard's, read with GetDashboard at run time."""
+
+    name: str
+    variables: tuple[tuple[str, str], ...] = ()  # dashboard variables the spec sets, by id or property
+    line: int = 0
+    table: bool = False   # the section's `table`, for the widgets the dashboard brings
+    defaults: str = "{}"  # the spec's `defaults` as JSON, merged under each dashboard widget
 
 
 @dataclass(frozen=True)
@@ -116,6 +164,11 @@ class Section:
     rows: int | None = None          # overrides the layout's `rows` for this section
     page_break_before: bool = False  # the section starts on a new page
     texts: tuple[TextItem, ...] = ()  # in order
+    alarms: tuple[AlarmsItem, ...] = ()
+    dashboard: DashboardSource | None = None  # the widgets and texts come from it at run time
+    repeat: Repeat | None = None     # the section is drawn once per value
+    aws: AwsTarget | None = None     # its own account, region or role for all its widgets
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -216,6 +269,7 @@ class WidgetRequest:
     metric_widget: str  # JSON text, with absolute start/end and timezone filled in
     width: int          # pixels
     height: int
+    aws: AwsTarget | None = None  # where it is fetched, when not the report's own
 
 
 @dataclass(frozen=True)
@@ -295,6 +349,12 @@ DEFAULT_POLICY = RetryPolicy()
 
 
 DEFAULT_METRIC_DATA_RATE = 50.0  # GetMetricData requests per second, per account and region: a quota of its own
+# Each API's quota in requests per second, per account and region (CloudWatch's service quotas page). A report's
+# `aws.rate_limit` below GetMetricWidgetImage's 20 scales them all down alike (a shared account, a shard).
+API_QUOTAS: dict[str, float] = {
+    "GetMetricWidgetImage": DEFAULT_RATE_LIMIT, "GetMetricData": DEFAULT_METRIC_DATA_RATE, "ListMetrics": 25.0,
+    "GetDashboard": 10.0, "DescribeAlarms": 9.0, "DescribeAlarmHistory": 3.0,
+}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import signal
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,20 +22,22 @@ from pathlib import Path
 from reportgen.assemble import write_pdf
 from reportgen.aws import WidgetImageClient, open_clients
 from reportgen.csvout import write_csv
-from reportgen.errors import WidgetFailure
+from reportgen.errors import SpecError, WidgetFailure
+from reportgen.expand import expand, needs_expanding
 from reportgen.fetch import fetch_widget
 from reportgen.metricdata import fetch_numbers
 from reportgen.model import (
-    DEFAULT_METRIC_DATA_RATE,
     DEFAULT_POLICY,
     DEFAULT_RATE_LIMIT,
+    AwsTarget,
     ClientKey,
     ReportPlan,
     RetryPolicy,
     WidgetResult,
 )
+from reportgen.plan import make_plan
 from reportgen.progress import Progress
-from reportgen.ratelimit import StrictRateLimiter, max_in_any_window
+from reportgen.ratelimit import AccountLimits, StrictRateLimiter, max_in_any_window
 
 MAX_POOL_CONNECTIONS = 100  # per client; at 20 requests/s that allows 5 s of latency before queueing
 
@@ -46,10 +48,12 @@ class ReportOutcome:
     results: tuple[WidgetResult, ...]
     path: Path
     error: str | None = None  # why the PDF could not be written; a previous file at `path` is untouched
+    problems: tuple[str, ...] = ()  # content that could not be had: a dashboard, the values of a repeat
 
     @property
     def failed(self) -> int:
-        return sum(not r.ok for r in self.results)
+        """Widgets that could not be drawn, and sections whose content could not be had."""
+        return sum(not r.ok for r in self.results) + len(self.problems)
 
 
 @dataclass
@@ -108,38 +112,39 @@ async def run_reports(
     progress = progress or Progress(quiet=True)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    limiters: dict[ClientKey, StrictRateLimiter] = {}
-    data_limiters: dict[ClientKey, StrictRateLimiter] = {}
-    widgets: Counter[ClientKey] = Counter()
-    for plan in plans:
-        key = ClientKey.of(plan.spec.aws)
-        if key not in limiters:  # the first report of an account sets its rate
-            limiters[key] = StrictRateLimiter(plan.spec.aws.rate_limit)
-            # A lowered `rate_limit` (a shared account, a shard of one) lowers GetMetricData's share alike.
-            data_limiters[key] = StrictRateLimiter(
-                DEFAULT_METRIC_DATA_RATE * min(1.0, plan.spec.aws.rate_limit / DEFAULT_RATE_LIMIT))
-        widgets[key] += len(plan.widgets)
-    # Enough connections for every request a client may have in flight, so none waits for one after its
-    # turn at the limiter (that would bunch requests up on the wire).
-    pool_sizes = {key: max(10, min(count, MAX_POOL_CONNECTIONS)) for key, count in widgets.items()}
+    accounts = _Accounts(plans)
     own_executor = executor is None
     if executor is None:
         executor = pdf_executor(len(plans))
     summary = RunSummary()
     try:
-        async with open_clients(limiters, endpoint_url=endpoint_url, local=local, pool_sizes=pool_sizes,
-                                timeout=policy.timeout) as clients:
+        async with open_clients(accounts.keys, endpoint_url=endpoint_url, local=local,
+                                pool_sizes=accounts.pool_sizes, timeout=policy.timeout) as clients:
 
             async def one_report(plan: ReportPlan) -> ReportOutcome:
-                key = ClientKey.of(plan.spec.aws)
+                problems: tuple[str, ...] = ()
+                if needs_expanding(plan.spec):  # dashboards and repeats: what the report holds is decided now
+                    expanded = await expand(plan.spec, lambda aws: (clients[ClientKey.of(aws)], accounts.limits(aws)),
+                                            policy)
+                    problems = expanded.problems
+                    for line in expanded.notes:
+                        progress.note(line)
+                    for line in problems:
+                        progress.warn(line)
+                    try:
+                        plan = make_plan(expanded.spec, plan.report_date, generated_at)
+                    except SpecError as exc:
+                        error = f"the report cannot be made from what its dashboards and repeats gave: {exc}"
+                        progress.warn(f"{plan.spec.id}: {error}")
+                        return ReportOutcome(plan, (), out_dir / plan.output_name, error=error, problems=problems)
                 progress.report_started(plan)
-                results = await _fetch_report(plan, clients[key], limiters[key], data_limiters[key], policy,
-                                              progress, now=generated_at)
+                results = await _fetch_report(plan, clients, accounts, policy, progress, now=generated_at)
                 path = out_dir / plan.output_name
                 if not any(result.ok for result in results):
-                    error = f"no widget could be fetched, so {path} was not written; first error: {results[0].error}"
+                    first = results[0].error if results else "; ".join(problems) or "the report has no widgets"
+                    error = f"no widget could be fetched, so {path} was not written; first error: {first}"
                     progress.warn(f"{plan.spec.id}: {error}")
-                    return ReportOutcome(plan, results, path, error=error)
+                    return ReportOutcome(plan, results, path, error=error, problems=problems)
                 try:
                     warnings = await loop.run_in_executor(executor, functools.partial(
                         write_pdf, plan, results, path, generated_at=generated_at))
@@ -148,11 +153,11 @@ async def run_reports(
                         progress.note(f"{plan.spec.id}: numbers in {', '.join(str(p) for p in written)}")
                 except Exception as exc:  # one report that cannot be written must not lose the others
                     progress.warn(f"{plan.spec.id}: could not write {path}: {exc}")
-                    return ReportOutcome(plan, results, path, error=str(exc) or type(exc).__name__)
+                    return ReportOutcome(plan, results, path, error=str(exc) or type(exc).__name__, problems=problems)
                 for warning in warnings:
                     progress.warn(f"{plan.spec.id}: {warning}")
                 progress.report_written(plan, str(path))
-                return ReportOutcome(plan, results, path)
+                return ReportOutcome(plan, results, path, problems=problems)
 
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(one_report(plan)) for plan in plans]
@@ -162,25 +167,66 @@ async def run_reports(
         progress.close()
     summary.reports = [task.result() for task in tasks]
     summary.seconds = loop.time() - started
-    summary.requests = sum(len(limiter.granted) for limiter in limiters.values())
-    summary.max_in_any_second = max((max_in_any_window(limiter.granted) for limiter in limiters.values()), default=0)
-    summary.rate_limit = min((limiter.rate for limiter in limiters.values()), default=0.0)
-    summary.paced_rate = max((_paced_rate(limiter.granted) for limiter in limiters.values()), default=0.0)
+    images = accounts.image_limiters()
+    summary.requests = sum(len(limiter.granted) for limiter in images)
+    summary.max_in_any_second = max((max_in_any_window(limiter.granted) for limiter in images), default=0)
+    summary.rate_limit = min((limiter.rate for limiter in images), default=0.0)
+    summary.paced_rate = max((_paced_rate(limiter.granted) for limiter in images), default=0.0)
     return summary
 
 
-async def _fetch_report(plan: ReportPlan, client: WidgetImageClient | WidgetFailure, limiter: StrictRateLimiter,
-                        data_limiter: StrictRateLimiter, policy: RetryPolicy, progress: Progress, *,
+class _Accounts:
+    """The clients a run needs (one per profile, role and region its specs name) and the limiters of the
+    accounts behind them: one set per account and region, shared by every client that reaches it."""
+
+    def __init__(self, plans: Sequence[ReportPlan]) -> None:
+        targets: dict[ClientKey, AwsTarget] = {}
+        widgets: Counter[ClientKey] = Counter()
+        for plan in plans:
+            spec = plan.spec
+            for target in (spec.aws, *(s.aws for s in spec.sections), *(w.aws for s in spec.sections
+                                                                         for w in s.widgets)):
+                if target is not None:
+                    # The first report naming an account sets its rate: within a run one account has one budget.
+                    targets.setdefault(ClientKey.of(target), dataclasses.replace(target,
+                                                                                 rate_limit=spec.aws.rate_limit))
+            for request in plan.widgets:
+                widgets[ClientKey.of(request.aws or spec.aws)] += 1
+        self.keys = list(targets)
+        self._targets = targets
+        # Enough connections for every request a client may have in flight, so none waits for one after its
+        # turn at the limiter (that would bunch requests up on the wire).
+        self.pool_sizes = {key: max(10, min(widgets[key], MAX_POOL_CONNECTIONS)) for key in targets}
+        self._limits: dict[tuple[str | None, str | None, str], AccountLimits] = {}
+
+    def limits(self, target: AwsTarget) -> AccountLimits:
+        """The limiters of the account ``target`` reaches. Without asking STS, an account is known by the
+        profile and role that reach it: two profiles of one account each get its full rate."""
+        key = ClientKey.of(target)
+        account = (key.profile, key.role_arn, key.region)
+        if account not in self._limits:
+            rate = self._targets.get(key, target).rate_limit
+            self._limits[account] = AccountLimits(rate / DEFAULT_RATE_LIMIT)
+        return self._limits[account]
+
+    def image_limiters(self) -> list[StrictRateLimiter]:
+        return [limits["GetMetricWidgetImage"] for limits in self._limits.values()]
+
+
+async def _fetch_report(plan: ReportPlan, clients: Mapping[ClientKey, WidgetImageClient | WidgetFailure],
+                        accounts: _Accounts, policy: RetryPolicy, progress: Progress, *,
                         now: datetime) -> tuple[WidgetResult, ...]:
     async def one_widget(index: int) -> WidgetResult:
         request = plan.widgets[index]
+        aws = request.aws or plan.spec.aws
+        client, limits = clients[ClientKey.of(aws)], accounts.limits(aws)
         if not plan.spec.sections[request.section].widgets[request.index].table:
-            result = await fetch_widget(request, client, limiter, policy)
+            result = await fetch_widget(request, client, limits["GetMetricWidgetImage"], policy)
         else:  # the image and its numbers at once; each waits its turn at its own API's limiter
             result, numbers = await asyncio.gather(
-                fetch_widget(request, client, limiter, policy),
-                fetch_numbers(request.metric_widget, client, data_limiter, policy, now=now,
-                              previous=plan.spec.summary is not None, region=plan.spec.aws.region))
+                fetch_widget(request, client, limits["GetMetricWidgetImage"], policy),
+                fetch_numbers(request.metric_widget, client, limits["GetMetricData"], policy, now=now,
+                              previous=plan.spec.summary is not None, region=aws.region))
             result = dataclasses.replace(result, numbers=numbers)
             if numbers.error is not None:
                 progress.warn(f"{plan.spec.id}: {request.title}: no numbers for its table: {numbers.error}")

@@ -87,5 +87,6 @@ def make_plan(spec: ReportSpec, report_date: date, now: datetime) -> ReportPlan:
                 metric_widget=widget_json(source, file=spec.path, line=widget.line),
                 width=source["width"],
                 height=source["height"],
+                aws=widget.aws if widget.aws not in (None, spec.aws) else None,
             ))
     return ReportPlan(spec=spec, report_date=report_date, window=window, widgets=tuple(requests))

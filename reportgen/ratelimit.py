@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from aiolimiter import AsyncLimiter
 
+from reportgen.model import API_QUOTAS
+
 # 3 % of 50 ms is 1.5 ms of slack per request for scheduling and network jitter.
 DEFAULT_MARGIN = 0.03
 
@@ -55,3 +57,25 @@ def max_in_any_window(times: Sequence[float], window: float = 1.0) -> int:
             first += 1
         best = max(best, last - first + 1)
     return best
+
+
+class AccountLimits:
+    """The strict limiters of one account and region: one per API, each at its own quota, made on first use.
+
+    ``scale`` (a report's ``aws.rate_limit`` over 20) lowers every quota alike, for an account shared with other
+    tools or split over shards. Create it inside the running event loop.
+    """
+
+    __slots__ = ("scale", "_limiters")
+
+    def __init__(self, scale: float = 1.0) -> None:
+        self.scale = scale
+        self._limiters: dict[str, StrictRateLimiter] = {}
+
+    def __getitem__(self, api: str) -> StrictRateLimiter:
+        if api not in self._limiters:
+            self._limiters[api] = StrictRateLimiter(API_QUOTAS[api] * self.scale)
+        return self._limiters[api]
+
+    def __repr__(self) -> str:
+        return f"<AccountLimits scale={self.scale:g} {self._limiters}>"

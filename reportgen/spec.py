@@ -10,6 +10,7 @@ values, so a few nested anchors cannot make loading take minutes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -26,11 +27,14 @@ from reportgen.images import logo_problem
 from reportgen.mail import envelope_recipients
 from reportgen.model import (
     MAX_WIDGET_JSON_BYTES,
+    AlarmsItem,
     AwsTarget,
+    DashboardSource,
     Delivery,
     EmailDelivery,
     Layout,
     Period,
+    Repeat,
     ReportSpec,
     Section,
     Summary,
@@ -118,17 +122,19 @@ def _load(path: Path) -> tuple[ReportSpec, int | None]:
     defaults = dict(doc.get("defaults", {}))
     # A `table: true|false` in the defaults is the report's own (a mapping there is CloudWatch's table view).
     table = bool(doc.get("table", defaults.pop("table") if isinstance(defaults.get("table"), bool) else False))
-    sections = tuple(_section(ctx, defaults, section, s, table=table) for s, section in enumerate(doc["sections"]))
     aws = dict(doc.get("aws", {}))
     if "rate_limit" in aws:
         aws["rate_limit"] = float(aws["rate_limit"])
+    report_aws = AwsTarget(**aws)
+    sections = tuple(_section(ctx, defaults, section, s, table=table, aws=report_aws)
+                     for s, section in enumerate(doc["sections"]))
     spec = ReportSpec(
         id=doc["report"],
         title=doc["title"],
         path=path,
         timezone=timezone,
         period=_period_of(ctx, period, ZoneInfo(timezone)),
-        aws=AwsTarget(**aws),
+        aws=report_aws,
         layout=_layout(ctx, doc.get("layout", {})),
         sections=sections,
         description=doc.get("description"),
@@ -147,24 +153,72 @@ def _load(path: Path) -> tuple[ReportSpec, int | None]:
 
 
 def _section(ctx: Context, defaults: Mapping[str, Any], section: Mapping[str, Any], number: int, *,
-             table: bool) -> Section:
-    """A section's widgets and the `text:` items between them; `table` is the report's, which the section's
-    own and then each widget's override."""
+             table: bool, aws: AwsTarget) -> Section:
+    """A section's widgets and the `text:` and `alarms:` items between them, or the dashboard it shows.
+
+    `table` and `aws` are the report's, which the section's own and then each widget's override.
+    """
+    here: KeyPath = ("sections", number)
     widgets: list[WidgetSpec] = []
     texts: list[TextItem] = []
+    alarms: list[AlarmsItem] = []
     table = section.get("table", table)
-    for index, item in enumerate(section["widgets"]):
-        path: KeyPath = ("sections", number, "widgets", index)
+    aws = _aws(aws, section.get("aws"))
+    if ("dashboard" in section) == ("widgets" in section):
+        ctx.fail("a section needs either `widgets` or a `dashboard` to take them from", here)
+    if "variables" in section and "dashboard" not in section:
+        ctx.fail("`variables` set a dashboard's variables; this section has no `dashboard`", here + ("variables",))
+    for index, item in enumerate(section.get("widgets", [])):
+        path: KeyPath = here + ("widgets", index)
         if "text" in item:
             for warning in check_markdown(item["text"]):
                 ctx.warn(f"`text`: {warning}", path + ("text",))
             texts.append(TextItem(item["text"], before=len(widgets), line=ctx.line(path) or 0))
+        elif "alarms" in item:
+            chosen = item["alarms"] if isinstance(item["alarms"], dict) else {}
+            alarms.append(AlarmsItem(before=len(widgets), prefix=chosen.get("prefix"),
+                                     names=tuple(chosen.get("names", ())), state=chosen.get("state"),
+                                     line=ctx.line(path) or 0))
         else:
-            widgets.append(_widget(ctx, defaults, item, path, table=table))
-    if not widgets:
-        ctx.fail("the section holds only `text:` items; it needs at least one widget", ("sections", number, "widgets"))
+            widgets.append(_widget(ctx, defaults, item, path, table=table, aws=aws))
+    if "widgets" in section and not widgets and not alarms:
+        ctx.fail("the section holds only `text:` items; it needs at least one widget", here + ("widgets",))
+    dashboard = None
+    if "dashboard" in section:
+        dashboard = DashboardSource(section["dashboard"], tuple((name, str(value)) for name, value
+                                                                in section.get("variables", {}).items()),
+                                    line=ctx.line(here + ("dashboard",)) or 0, table=table,
+                                    defaults=json.dumps(defaults, sort_keys=True))
     return Section(section["title"], tuple(widgets), columns=section.get("columns"), rows=section.get("rows"),
-                   page_break_before=section.get("page_break") == "before", texts=tuple(texts))
+                   page_break_before=section.get("page_break") == "before", texts=tuple(texts),
+                   alarms=tuple(alarms), dashboard=dashboard, aws=aws,
+                   repeat=_repeat(ctx, section.get("repeat"), here + ("repeat",)), line=ctx.line(here) or 0)
+
+
+def _aws(outer: AwsTarget, own: Mapping[str, Any] | None) -> AwsTarget:
+    """A section's or widget's `aws`: what it sets, the rest from around it. A role belongs to the profile
+    it is given with, so a new profile without a role drops the outer role."""
+    if not own:
+        return outer
+    inherited = dataclasses.asdict(outer)
+    if "profile" in own and "role_arn" not in own:
+        inherited.update(role_arn=None, external_id=None, session_name=None)
+    return AwsTarget(**{**inherited, **own})
+
+
+def _repeat(ctx: Context, value: Any, path: KeyPath) -> Repeat | None:
+    if value is None:
+        return None
+    line = ctx.line(path) or 0
+    if isinstance(value, list):
+        return Repeat(values=tuple(str(v) for v in value), line=line)
+    name = value.get("as", "value")
+    if "values" in value:
+        return Repeat(name=name, values=tuple(str(v) for v in value["values"]), line=line)
+    namespace, metric = value["metric"]
+    return Repeat(name=name, namespace=namespace, metric=metric, dimension=value["dimension"],
+                  dimensions=tuple((k, str(v)) for k, v in value.get("dimensions", {}).items()),
+                  match=value.get("match"), limit=value.get("limit", Repeat.limit), line=line)
 
 
 def _layout(ctx: Context, layout: Mapping[str, Any]) -> Layout:
@@ -335,11 +389,11 @@ def _period_of(ctx: Context, value: str | dict[str, str], zone: ZoneInfo) -> Per
 
 
 def _widget(ctx: Context, defaults: Mapping[str, Any], widget: Mapping[str, Any], path: KeyPath, *,
-            table: bool) -> WidgetSpec:
+            table: bool, aws: AwsTarget) -> WidgetSpec:
     """Merge defaults < widget file < widget keys, then check what only the whole widget can show."""
     line = ctx.line(path)
-    # `file`, `span` and `caption` are reportgen's, not CloudWatch's: they are not sent.
-    own = {key: value for key, value in widget.items() if key not in ("file", "span", "caption")}
+    # `file`, `span`, `caption`, `aws` and `repeat` are reportgen's, not CloudWatch's: they are not sent.
+    own = {key: value for key, value in widget.items() if key not in ("file", "span", "caption", "aws", "repeat")}
     file = ctx.file.parent / widget["file"] if "file" in widget else None
     from_file = {} if file is None else _read_widget_file(
         ctx.for_json_file(widget["file"], ctx.line(path + ("file",))),
@@ -354,9 +408,10 @@ def _widget(ctx: Context, defaults: Mapping[str, Any], widget: Mapping[str, Any]
         ctx.fail("the widget needs `metrics` (or a `file:` that holds them)", path)
     widget_json(source, file=ctx.file, line=line)
     span = widget.get("span", 1)
-    return WidgetSpec(title=source.get("title") or _title_from(source["metrics"]), source=source,
+    return WidgetSpec(title=source.get("title") or title_from(source["metrics"]), source=source,
                       line=line or 0, file=file, span=None if span == "full" else span,
-                      caption=widget.get("caption"), table=table)
+                      caption=widget.get("caption"), table=table, aws=_aws(aws, widget.get("aws")),
+                      repeat=_repeat(ctx, widget.get("repeat"), path + ("repeat",)))
 
 
 def _inside_spec_folder(ctx: Context, name: str, path: KeyPath) -> Path:
@@ -396,7 +451,7 @@ def _read_widget_file(ctx: Context, file: Path) -> dict[str, Any]:
     return content
 
 
-def _title_from(metrics: list[list[Any]]) -> str:
+def title_from(metrics: list[list[Any]]) -> str:
     """A title for an untitled widget: its first metric's name, or its first expression's label."""
     row = metrics[0]
     options = row[-1] if isinstance(row[-1], dict) else {}

@@ -317,13 +317,70 @@ def _long_text(max_length: int) -> Check:
 
 
 _SPAN = either(choice("full"), integer(1, 4), _is_text)
-_WIDGET_ITEM = WIDGET.extended(file=string, span=_SPAN, caption=_long_text(MAX_CAPTION))
+
+# Where widgets are fetched: the report's `aws`, or a section's or widget's own (which cannot change the rate:
+# the limit belongs to the account, whoever asks).
+_ROLE_ARN = pattern(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}",
+                    "an IAM role ARN such as arn:aws:iam::123456789012:role/ReportReader")
+_AWS_KEYS: dict[str, Check] = {
+    "region": _REGION, "profile": string, "role_arn": _ROLE_ARN,
+    "external_id": pattern(r"[\w+=,.@:/-]{2,1224}", "2-1224 letters, digits and +=,.@:/-"),
+    "session_name": pattern(r"[\w+=,.@-]{2,64}", "2-64 letters, digits and +=,.@-"),
+}
+_OWN_AWS = Schema("aws", _AWS_KEYS, refused={"rate_limit": "the rate limit is the account's; set it in the "
+                                                            "report's own `aws`"})
+_VARIABLE_NAME = pattern(r"[A-Za-z_][A-Za-z0-9_]{0,63}", "a name of letters, digits and _")
+
+
+def _repeat(ctx: Context, value: Any, path: KeyPath) -> None:
+    """`repeat: [a, b]`, `{values: […], as: name}`, or `{metric: [Namespace, MetricName], dimension: D, …}`."""
+    if isinstance(value, list):
+        list_of(_repeat_value, min_items=1)(ctx, value, path)
+        return
+    Schema("repeat", {
+        "values": list_of(_repeat_value, min_items=1),
+        "metric": _metric_name,
+        "dimension": string,
+        "dimensions": _string_map,
+        "match": string,
+        "limit": integer(1, 100),
+        "as": _VARIABLE_NAME,
+    })(ctx, value, path)
+    if ("values" in value) == ("metric" in value):
+        ctx.fail("`repeat` needs either `values: [...]` or `metric: [Namespace, MetricName]` with `dimension`", path)
+    if "metric" in value and "dimension" not in value:
+        ctx.fail("`repeat` over a metric needs the `dimension` whose values it repeats over", path)
+
+
+def _repeat_value(ctx: Context, value: Any, path: KeyPath) -> None:
+    expect(ctx, value, path, isinstance(value, (str, int)) and not isinstance(value, bool), "a text or a number")
+
+
+def _metric_name(ctx: Context, value: Any, path: KeyPath) -> None:
+    expect(ctx, value, path, isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value),
+           "[Namespace, MetricName]")
+
+
+def _string_map(ctx: Context, value: Any, path: KeyPath) -> None:
+    expect(ctx, value, path, isinstance(value, dict), "a mapping of names to values")
+    for key, item in value.items():
+        expect(ctx, item, path + (key,), isinstance(item, (str, int)) and not isinstance(item, bool),
+               "a text or a number")
+
+
+_WIDGET_ITEM = WIDGET.extended(file=string, span=_SPAN, caption=_long_text(MAX_CAPTION), aws=_OWN_AWS,
+                               repeat=_repeat)
 _TEXT_ITEM = Schema("text item", {"text": _long_text(MAX_TEXT)}, required=("text",))
+_ALARMS = Schema("alarms", {"prefix": string, "names": list_of(string, min_items=1),
+                            "state": choice("ALARM", "OK", "INSUFFICIENT_DATA")})
+_ALARMS_ITEM = Schema("alarms item", {"alarms": either(boolean, _ALARMS, lambda v: isinstance(v, bool))},
+                      required=("alarms",))
 
 
 def _section_item(ctx: Context, value: Any, path: KeyPath) -> None:
-    """A widget, or a `text:` item of commentary between widgets."""
-    (_TEXT_ITEM if isinstance(value, dict) and "text" in value else _WIDGET_ITEM)(ctx, value, path)
+    """A widget, a `text:` item of commentary between widgets, or an `alarms:` item."""
+    kind = next((key for key in ("text", "alarms") if isinstance(value, dict) and key in value), None)
+    {"text": _TEXT_ITEM, "alarms": _ALARMS_ITEM}.get(kind or "", _WIDGET_ITEM)(ctx, value, path)
 
 
 def _summary(ctx: Context, value: Any, path: KeyPath) -> None:
@@ -343,7 +400,7 @@ SPEC = Schema("report spec", {
     "description": string,
     "timezone": _timezone_name,
     "period": _period,
-    "aws": Schema("aws", {"region": _REGION, "profile": string, "rate_limit": _rate_limit}),
+    "aws": Schema("aws", {**_AWS_KEYS, "rate_limit": _rate_limit}),
     "layout": Schema("layout", {
         "page": choice("A4", "A3", "Letter", "Legal"),
         "orientation": choice("landscape", "portrait"),
@@ -368,5 +425,9 @@ SPEC = Schema("report spec", {
         "page_break": choice("before"),
         "table": boolean,
         "widgets": list_of(_section_item, min_items=1),
-    }, required=("title", "widgets")), min_items=1),
+        "dashboard": pattern(r"[A-Za-z0-9_-]{1,255}", "a dashboard name: letters, digits, - and _"),
+        "variables": _string_map,
+        "repeat": _repeat,
+        "aws": _OWN_AWS,
+    }, required=("title",)), min_items=1),
 }, required=("report", "title", "sections"))
