@@ -2,8 +2,9 @@
 a metric store behind PutMetricData, GetMetricData, GetMetricStatistics, ListMetrics and the dashboards.
 
 botocore and aiobotocore reach it through ``endpoint_url``; it draws charts of stored data, or of
-deterministic synthetic data for metrics nobody stored, enforces CloudWatch's per-key rate limit and can
-inject faults for retry tests.
+deterministic synthetic data for metrics nobody stored, enforces CloudWatch's per-account rate limits,
+answers STS (GetCallerIdentity, AssumeRole) so accounts and roles work on loopback, and can inject faults
+for retry tests.
 
     widget      MetricWidget JSON → typed ``Widget`` (validation, the "." shorthand, times)
     mathexpr    metric math over the rows named (parsed by reportgen.expression): CloudWatch's functions, by table
@@ -17,7 +18,8 @@ inject faults for retry tests.
     seed        a demo estate (EC2, ALB, Lambda, RDS, DynamoDB, SQS, API Gateway) for a store
     protocols   AWS JSON 1.0, Smithy RPC v2 CBOR and query, driven by botocore's service model: requests in,
                 results and errors out
-    throttle    the per-access-key sliding-window limiter
+    throttle    the sliding-window limiter, per account and operation
+    sts         GetCallerIdentity and AssumeRole: access keys and roles mapped to accounts
     faults      injected errors for retry tests
     server      the aiohttp app, its control endpoints, and ways to run it
     gallery     one PNG per feature and a contact sheet (``make gallery``)

@@ -1,6 +1,7 @@
 """``python -m reportgen.local serve|seed|mail`` (also ``reportgen local …``).
 
     serve [--port N] [--rate-limit 20] [--workers N] [--data PATH] [--no-synthetic] [-v] [--stop-on-eof]
+          [--account KEY=ACCOUNT]… [--deny-role ARN]… [--require-external-id ARN=ID]… [--session-seconds N]
     seed --data PATH [--start ISO --end ISO | --days N]
     mail --dir DIR [--port N] [--stop-on-eof]
 
@@ -14,6 +15,11 @@ it however the launcher ends, even killed outright. ``--data`` keeps the metric 
 (default: in memory, gone when the stand-in stops); ``--no-synthetic`` draws metrics without stored data
 as empty graphs.
 
+The stand-in answers STS too (see ``reportgen.local.sts``): ``--account`` puts an access key in an account
+(other keys get an account derived from the key), ``--deny-role`` makes AssumeRole refuse a role,
+``--require-external-id`` makes it refuse a role without that ExternalId, and ``--session-seconds`` makes
+every assumed-role session last N seconds, so a test can watch credentials expire.
+
 ``seed`` fills a store with the demo estate (see ``reportgen.local.seed``) over a window, by default the
 7 days up to now, and prints one line saying what it wrote.
 
@@ -23,7 +29,7 @@ as empty graphs.
 on SIGTERM, SIGINT or, with ``--stop-on-eof``, the end of its standard input.
 
 Exit codes: 0 stopped by a signal or seeded, 1 cannot run (missing extra, port taken, store or mail folder
-unusable), 2 bad arguments.
+unusable, an account id or role ARN that is malformed), 2 bad arguments.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,8 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = _mail(args.port, args.dir, stop_on_eof=args.stop_on_eof)
     else:
         logging.getLogger("aiohttp.access").setLevel(logging.INFO if args.verbose else logging.WARNING)
+        sts = {"accounts": dict(args.accounts), "denied_roles": args.denied_roles,
+               "required_external_ids": dict(args.external_ids), "session_seconds": args.session_seconds}
         run = _serve(args.port, args.rate_limit, args.workers, data=args.data, synthetic=args.synthetic,
-                     stop_on_eof=args.stop_on_eof)
+                     stop_on_eof=args.stop_on_eof, sts=sts)
     try:
         asyncio.run(run)
     except ReportgenError as exc:
@@ -126,13 +134,16 @@ async def _stop_event(stop_on_eof: bool) -> AsyncIterator[asyncio.Event]:
 
 
 async def _serve(port: int, rate_limit: float, workers: int | None, *, data: str = ":memory:", synthetic: bool = True,
-                 stop_on_eof: bool = False) -> None:
+                 stop_on_eof: bool = False, sts: Mapping[str, Any] | None = None) -> None:
     async with _stop_event(stop_on_eof) as stop:
         # Imported here, through the package, so a missing `local` extra becomes a one-line SetupError.
         from reportgen.local import create_app, running
 
-        async with running(create_app(rate_limit=rate_limit, workers=workers, data=data, synthetic=synthetic),
-                           port) as url:
+        try:
+            app = create_app(rate_limit=rate_limit, workers=workers, data=data, synthetic=synthetic, **(sts or {}))
+        except ValueError as exc:  # an account id or role ARN that STS cannot use
+            raise SetupError(f"cannot serve STS as asked: {exc}") from None
+        async with running(app, port) as url:
             print(f"{READY_PREFIX}{url}", flush=True)
             await stop.wait()
             logging.getLogger("reportgen.local").info("stopping")
@@ -176,6 +187,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     serve.add_argument("--stop-on-eof", action="store_true",
                        help="also stop when standard input ends (for launchers that own the stand-in)")
+    serve.add_argument("--account", dest="accounts", type=_pair, action="append", default=[], metavar="KEY=ACCOUNT",
+                       help="put access key KEY in 12-digit ACCOUNT (repeatable; other keys get an account derived "
+                            "from the key)")
+    serve.add_argument("--deny-role", dest="denied_roles", action="append", default=[], metavar="ARN",
+                       help="make AssumeRole of this role answer AccessDenied (repeatable)")
+    serve.add_argument("--require-external-id", dest="external_ids", type=_pair, action="append", default=[],
+                       metavar="ARN=ID", help="make AssumeRole of this role answer AccessDenied unless its ExternalId "
+                                              "is ID (repeatable)")
+    serve.add_argument("--session-seconds", type=positive_number, metavar="N",
+                       help="every assumed-role session lasts N seconds, whatever it asks for (default: as asked, "
+                            "900 to 43200)")
     seed = commands.add_parser("seed", help="fill a metric store with a demo estate (EC2, ALB, Lambda, RDS, "
                                             "DynamoDB, SQS, API Gateway)")
     seed.add_argument("--data", required=True, metavar="PATH", help="SQLite file of the metric store")
@@ -196,6 +218,13 @@ def _instant(text: str) -> datetime:
         return to_utc(datetime.fromisoformat(text), UTC)  # a naive time is UTC, as in CloudWatch's API
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-11-25T00:00:00Z") from None
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")  # the first '=': an external id may hold one, a key or ARN not
+    if not (name and equals and value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
 
 
 def _port(text: str) -> int:

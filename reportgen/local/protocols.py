@@ -20,6 +20,9 @@ is read member by member along the operation's input shape into plain Python val
 reading and writing of their documents and differ only in scalars (``_DocumentReader``, ``_to_document``).
 Members the model does not know are ignored, as AWS does. Messages name parameters the way CloudWatch
 does, in the flattened form (``MetricData.member.2.Value``), whatever the protocol.
+
+The query protocol serves any query service given its ``Service`` (``QueryProtocol(Service("sts", …))``
+speaks STS); ``signing_service`` says which service a request was signed for.
 """
 
 from __future__ import annotations
@@ -34,14 +37,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 import cbor2
 from botocore.loaders import create_loader
-from botocore.model import OperationNotFoundError, ServiceModel, Shape, StructureShape
+from botocore.model import OperationModel, OperationNotFoundError, ServiceModel, Shape, StructureShape
 
 API_VERSION = "2010-08-01"
 TARGET_PREFIX = "GraniteServiceVersion20100801"
@@ -50,8 +53,9 @@ CBOR_PATH_PREFIX = f"/service/{TARGET_PREFIX}/operation/"
 XML_NAMESPACE = f"http://monitoring.amazonaws.com/doc/{API_VERSION}/"
 ANONYMOUS = "anonymous"
 
-# "Credential=AKID/20261126/us-east-1/monitoring/aws4_request" in a SigV4 Authorization header.
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(?:\d{8}/([^/,\s]+)/)?")
+# "Credential=AKID/20261126/us-east-1/monitoring/aws4_request" in a SigV4 Authorization header: the key,
+# and the scope's region and service.
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(?:\d{8}/([^/,\s]+)/(?:([^/,\s]+)/)?)?")
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -93,10 +97,50 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-@cache
+class Service:
+    """One AWS service as botocore models it: its operations' input and output shapes, and its errors.
+
+    ``title`` names it in messages ("'Fly' is not a CloudWatch operation"). The model loads on first use.
+    """
+
+    def __init__(self, name: str, title: str) -> None:
+        self.name = name
+        self.title = title
+
+    @cached_property
+    def model(self) -> ServiceModel:
+        return ServiceModel(create_loader().load_service_model(self.name, "service-2"), self.name)
+
+    @property
+    def namespace(self) -> str:
+        """The XML namespace of its query-protocol answers."""
+        namespace: str = self.model.metadata["xmlNamespace"]
+        return namespace
+
+    def operation(self, name: str) -> OperationModel:
+        try:
+            return self.model.operation_model(name)
+        except OperationNotFoundError:
+            raise ServiceError("InvalidAction", f"{name!r} is not a {self.title} operation") from None
+
+    def input_shape(self, operation: str) -> StructureShape:
+        shape = self.operation(operation).input_shape
+        return shape if shape is not None else StructureShape("Empty", {"type": "structure", "members": {}})
+
+    def error_shape(self, code: str) -> Shape | None:
+        return self._error_shapes.get(code)
+
+    @cached_property
+    def _error_shapes(self) -> dict[str, Shape]:
+        return {shape.metadata.get("error", {}).get("code", shape.name): shape for shape in self.model.error_shapes}
+
+
+CLOUDWATCH = Service("cloudwatch", "CloudWatch")
+
+
 def service_model() -> ServiceModel:
     """botocore's CloudWatch model: the shapes of every operation's input, output and errors."""
-    return ServiceModel(create_loader().load_service_model("cloudwatch", "service-2"), "cloudwatch")
+    return CLOUDWATCH.model
 
 
 class Protocol(ABC):
@@ -152,15 +196,15 @@ class _DocumentProtocol(Protocol):
         params = self.load(body)
         if not isinstance(params, dict):
             raise ServiceError("SerializationException", f"the request body must be a {self.name.upper()} object")
-        return Call(operation, self.reader.structure(_input_shape(operation), params, ""))
+        return Call(operation, self.reader.structure(CLOUDWATCH.input_shape(operation), params, ""))
 
     def encode_result(self, operation: str, result: Mapping[str, Any], request_id: str) -> Reply:
-        shape = _operation(operation).output_shape
+        shape = CLOUDWATCH.operation(operation).output_shape
         body = self.dump(_to_document(shape, result, self.scalars)) if shape is not None else self.empty
         return Reply(200, body, self.content_type, {**self.headers, "x-amzn-RequestId": request_id})
 
     def encode_error(self, error: ServiceError, request_id: str) -> Reply:
-        shape = _error_shape(error.code)
+        shape = CLOUDWATCH.error_shape(error.code)
         fields = _to_document(shape, error.fields, self.scalars) if shape is not None and error.fields else {}
         body = self.dump({"__type": error.code, "message": error.message, **fields})
         headers = {**self.headers, "x-amzn-RequestId": request_id, "x-amzn-query-error": f"{error.code};{error.fault}"}
@@ -232,8 +276,13 @@ class CborProtocol(_DocumentProtocol):
 
 
 class QueryProtocol(Protocol):
+    """The query protocol of ``service``: form parameters in, XML in the service's namespace out."""
+
     name = "query"
     content_type = "text/xml"
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
 
     def operation(self, headers: Mapping[str, str], query: Mapping[str, str], path: str = "/") -> str | None:
         return query.get("Action") or None
@@ -245,22 +294,22 @@ class QueryProtocol(Protocol):
         flat.pop("Version", None)
         if not operation:
             raise ServiceError("MissingAction", "the request has no Action parameter")
-        return Call(operation, _QueryReader().structure(_input_shape(operation), _unflatten(flat), ""))
+        return Call(operation, _QueryReader().structure(self.service.input_shape(operation), _unflatten(flat), ""))
 
     def encode_result(self, operation: str, result: Mapping[str, Any], request_id: str) -> Reply:
-        shape = _operation(operation).output_shape
+        shape = self.service.operation(operation).output_shape
         wrapped = ""
         if shape is not None:
             wrapper = shape.serialization.get("resultWrapper", f"{operation}Result")
             wrapped = f"<{wrapper}>{_to_xml(shape, result)}</{wrapper}>"
-        body = (f'<{operation}Response xmlns="{XML_NAMESPACE}">{wrapped}'
+        body = (f'<{operation}Response xmlns="{self.service.namespace}">{wrapped}'
                 f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{operation}Response>")
         return Reply(200, body.encode(), self.content_type, {"x-amzn-RequestId": request_id})
 
     def encode_error(self, error: ServiceError, request_id: str) -> Reply:
-        shape = _error_shape(error.code)
+        shape = self.service.error_shape(error.code)
         fields = _to_xml(shape, error.fields) if shape is not None and error.fields else ""
-        body = (f'<ErrorResponse xmlns="{XML_NAMESPACE}"><Error><Type>{error.fault}</Type>'
+        body = (f'<ErrorResponse xmlns="{self.service.namespace}"><Error><Type>{error.fault}</Type>'
                 f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>{fields}</Error>"
                 f"<RequestId>{request_id}</RequestId></ErrorResponse>")
         return Reply(error.status, body.encode(), self.content_type, {"x-amzn-RequestId": request_id})
@@ -287,26 +336,25 @@ class Caller:
 
 def caller(headers: Mapping[str, str], query: Mapping[str, str]) -> Caller:
     """The request's ``Caller``."""
+    match = _credential(headers, query)
+    return Caller() if match is None else Caller(match.group(1), match.group(2))
+
+
+def signing_service(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """The service a SigV4 request was signed for (``monitoring``, ``sts``), or None if it is not signed."""
+    match = _credential(headers, query)
+    return None if match is None else match.group(3)
+
+
+def _credential(headers: Mapping[str, str], query: Mapping[str, str]) -> re.Match[str] | None:
     for source in (headers.get("Authorization", ""), f"Credential={query.get('X-Amz-Credential', '')}"):
         match = _CREDENTIAL.search(source)
         if match:
-            return Caller(match.group(1), match.group(2))
-    return Caller()
+            return match
+    return None
 
 
 # ---- reading requests along the input shape ---------------------------------------------------------------
-
-
-def _operation(name: str) -> Any:
-    try:
-        return service_model().operation_model(name)
-    except OperationNotFoundError:
-        raise ServiceError("InvalidAction", f"{name!r} is not a CloudWatch operation") from None
-
-
-def _input_shape(operation: str) -> StructureShape:
-    shape = _operation(operation).input_shape
-    return shape if shape is not None else StructureShape("Empty", {"type": "structure", "members": {}})
 
 
 def _join(path: str, name: str) -> str:
@@ -552,15 +600,6 @@ def _parse_blob(text: str, path: str, reader: _Reader) -> bytes:
 # ---- writing results along the output shape ---------------------------------------------------------------
 
 
-def _error_shape(code: str) -> Shape | None:
-    return _error_shapes().get(code)
-
-
-@cache
-def _error_shapes() -> dict[str, Shape]:
-    return {shape.metadata.get("error", {}).get("code", shape.name): shape for shape in service_model().error_shapes}
-
-
 def _float_text(value: float) -> float | str:
     if math.isnan(value):
         return "NaN"
@@ -644,4 +683,4 @@ _XML_SCALARS: dict[str, Callable[[Any], Any]] = {
 # Made last: they use the readers and scalar tables above.
 JSON = JsonProtocol()
 CBOR = CborProtocol()
-QUERY = QueryProtocol()
+QUERY = QueryProtocol(CLOUDWATCH)

@@ -5,6 +5,8 @@ AWS API (what botocore sends to ``endpoint_url``):
     GET  /?Action=…        query
     POST /service/GraniteServiceVersion20100801/operation/<Operation>
                            Smithy RPC v2 CBOR (``smithy-protocol: rpc-v2-cbor``)
+    POST /, GET /?Action=… STS (query, ``Version=2011-06-15``): a request signed for ``sts``, or naming that
+                           version in its URL (see ``sts``)
 
 Operations: GetMetricWidgetImage, and those ``operations`` answers from the metric store (PutMetricData,
 GetMetricData, GetMetricStatistics, ListMetrics, Put/Get/List/DeleteDashboards). The store lives in this
@@ -15,20 +17,30 @@ the widget.
 Control endpoints, for tests and operators; not AWS, under a prefix AWS never uses:
     GET    /_reportgen/health  → 200 {"status": "ok"}
     GET    /_reportgen/stats   → {"requests", "served", "throttled", "errors", "faults_injected",
-                                  "max_in_any_second", "rate_limit", "keys": {access key: {same counts}}}
-                                 throttled: refused by the rate limit; errors: every other error answer,
-                                 injected faults included; max_in_any_second: the most requests accepted
-                                 for one access key within any 1.0 s
+                                  "max_in_any_second", "rate_limit",
+                                  "keys": {access key: {"requests", "served", "throttled", "errors",
+                                                        "max_in_any_second"}},
+                                  "accounts": {account: {"requests", "served", "throttled", "errors",
+                                                         "max_in_any_second",
+                                                         "max_in_any_second_by_operation": {operation: N},
+                                                         "keys": [access key, …]}},
+                                  "sts": {action: {"requests", "errors"}}}
+                                 All CloudWatch requests, but under "sts". throttled: refused by the rate
+                                 limit; errors: every other error answer, injected faults and expired
+                                 credentials included; max_in_any_second: the most GetMetricWidgetImage
+                                 requests accepted within any 1.0 s, for the key, the account, or (at the
+                                 top) any one account; by operation: the same for each rate-limited operation
     GET    /_reportgen/faults  → {"faults": [{"error", "status", "message", "remaining", "match_title"}]}
     POST   /_reportgen/faults  {"error": "Throttling", "status": 400, "count": 2, "match_title": "CPU",
                                 "message": "…"} → 201 {"faults": […]}; only `error` is required,
                                 count -1 means every matching request until cleared
     DELETE /_reportgen/faults  → {"cleared": N}
 
-Each GetMetricWidgetImage request passes, in order: the per-key rate limit (a refusal takes no
-capacity), the injected faults, widget validation, fetching stored data, and rendering in a process pool.
-GetMetricWidgetImage and GetMetricData each have a per-key rate limit of their own, as CloudWatch's quotas are
-(20 and 50 requests per second); the other operations have none. Only GetMetricWidgetImage is subject to
+Each GetMetricWidgetImage request passes, in order: the caller's credentials (an expired session is
+refused), the per-account rate limit (a refusal takes no capacity), the injected faults, widget validation,
+fetching stored data, and rendering in a process pool. GetMetricWidgetImage and GetMetricData each have a
+per-account rate limit of their own, as CloudWatch's quotas are (20 and 50 requests per second): two access keys
+of one account share it. The other operations, and STS, have none. Only GetMetricWidgetImage is subject to
 injected faults; every API request is counted.
 """
 
@@ -38,6 +50,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -46,7 +59,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -60,7 +73,7 @@ import numpy as np
 from aiohttp import web
 
 from reportgen.errors import SetupError
-from reportgen.local import protocols, render, search
+from reportgen.local import protocols, render, search, sts
 from reportgen.local.faults import Fault, FaultPlan
 from reportgen.local.mathexpr import ExpressionError
 from reportgen.local.operations import Operations
@@ -98,11 +111,15 @@ class StandIn:
 
     def __init__(self, *, rate_limit: float, metric_data_rate_limit: float, workers: int,
                  clock: Callable[[], float] | None, executor_factory: Callable[[], Executor] | None,
-                 renderer: Renderer, data: str, synthetic: bool, wall_clock: Callable[[], float]) -> None:
+                 renderer: Renderer, data: str, synthetic: bool, wall_clock: Callable[[], float],
+                 tokens: sts.SecurityTokenService) -> None:
         self.limiter = SlidingWindowLimiter(rate_limit, clock=clock)
-        # Per operation with a quota of its own; the others are not limited.
+        # Per operation with a quota of its own, keyed by account; the others are not limited.
         self.limiters = {OPERATION: self.limiter,
                          METRIC_DATA: SlidingWindowLimiter(metric_data_rate_limit, clock=clock)}
+        # A limiter that never refuses, keyed by access key: it counts each key's busiest second.
+        self.key_peaks = SlidingWindowLimiter(math.inf, clock=clock)
+        self.tokens = tokens
         self.faults = FaultPlan()
         self.counts: dict[str, _Counts] = {}  # per access key
         self.workers = workers
@@ -130,7 +147,7 @@ class StandIn:
         self._executor = self._executor_factory()
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(self._executor, render.warm_up) for _ in range(self.workers)))
-        log.info("render workers ready: %d; rate limit: %g requests/s per access key; metric store: %s%s",
+        log.info("render workers ready: %d; rate limit: %g requests/s per account; metric store: %s%s",
                  self.workers, self.limiter.rate, self._data, "" if self._synthetic else "; no synthetic data")
 
     async def stop(self) -> None:
@@ -145,25 +162,33 @@ class StandIn:
             self._store_thread = None
 
     async def answer(self, request: web.Request) -> web.Response:
-        """Answer one AWS API request."""
-        protocol = protocols.detect(request.headers, request.path)
+        """Answer one AWS API request: CloudWatch's, or STS's."""
         request_id = str(uuid.uuid4())
         caller = protocols.caller(request.headers, request.query)
         key = caller.access_key
+        if sts.is_request(request.headers, request.query):
+            return _response(self.tokens.answer(key, request.headers, request.query, await request.read(),
+                                                request_id))
+        protocol = protocols.detect(request.headers, request.path)
         counts = self.counts.setdefault(key, _Counts())
         counts.requests += 1
+        try:
+            account = self.tokens.authenticate(key).account
+        except ServiceError as error:
+            counts.errors += 1
+            return _response(protocol.encode_error(error, request_id))
         # The rate limit goes first, before anything that awaits: it stamps the request with the time it
         # runs, and any wait (reading the body) would make that later than when the client sent it. JSON
         # names the operation in a header and CBOR in the path; a query request may name it only in its
         # body, read first.
         named = protocol.operation(request.headers, request.query, request.path)
-        if named is not None and not self._admitted(named, key):
+        if named is not None and not self._admitted(named, key, account):
             counts.throttled += 1
             return _response(protocol.encode_error(_THROTTLED, request_id))
         body = await request.read()
         try:
             call = protocol.decode(request.headers, request.query, body, request.path)
-            if named is None and not self._admitted(call.operation, key):
+            if named is None and not self._admitted(call.operation, key, account):
                 counts.throttled += 1
                 return _response(protocol.encode_error(_THROTTLED, request_id))
             if call.operation == OPERATION:
@@ -186,10 +211,16 @@ class StandIn:
                                 headers={"x-amzn-RequestId": request_id})
         return _response(protocol.encode_result(call.operation, result, request_id))
 
-    def _admitted(self, operation: str, key: str) -> bool:
-        """Whether ``key`` may call ``operation`` now: always, for an operation without a rate limit."""
+    def _admitted(self, operation: str, key: str, account: str) -> bool:
+        """Whether ``key``, of ``account``, may call ``operation`` now: always, for an operation without a rate
+        limit."""
         limiter = self.limiters.get(operation)
-        return limiter is None or limiter.try_acquire(key)
+        if limiter is None:
+            return True
+        admitted = limiter.try_acquire(account)
+        if admitted and operation == OPERATION:
+            self.key_peaks.try_acquire(key)
+        return admitted
 
     async def _operation(self, name: str, params: Mapping[str, Any], region: str | None) -> Mapping[str, Any]:
         operations = self._store_operations()
@@ -266,16 +297,33 @@ class StandIn:
         return self._operations
 
     def stats(self) -> dict[str, Any]:
-        """The ``/_reportgen/stats`` document: totals, then the same counts per access key."""
-        keys = {key: {**asdict(counts), "max_in_any_second": self.limiter.peak(key)}
+        """The ``/_reportgen/stats`` document: totals, then the same counts per access key and per account."""
+        keys = {key: {**asdict(counts), "max_in_any_second": self.key_peaks.peak(key)}
                 for key, counts in self.counts.items()}
+        members: dict[str, list[str]] = {}
+        for key in keys:
+            members.setdefault(self.tokens.identity(key).account, []).append(key)
+        accounts = {account: {**_sums(keys[key] for key in names),
+                              "max_in_any_second": self.limiter.peak(account),
+                              "max_in_any_second_by_operation": {operation: limiter.peak(account)
+                                                                 for operation, limiter in self.limiters.items()},
+                              "keys": sorted(names)}
+                    for account, names in members.items()}
         return {
-            **{name: sum(counts[name] for counts in keys.values()) for name in asdict(_Counts())},
+            **_sums(keys.values()),
             "faults_injected": self.faults.injected,
             "max_in_any_second": self.limiter.peak(),
             "rate_limit": self.limiter.rate,
             "keys": keys,
+            "accounts": accounts,
+            "sts": self.tokens.stats(),
         }
+
+
+def _sums(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """``_Counts``' fields summed over ``counts``."""
+    rows = list(counts)
+    return {name: sum(row[name] for row in rows) for name in asdict(_Counts())}
 
 
 _STANDIN = web.AppKey("standin", StandIn)
@@ -287,22 +335,32 @@ def create_app(*, rate_limit: float = DEFAULT_RATE_LIMIT, metric_data_rate_limit
                workers: int | None = None, clock: Callable[[], float] | None = None,
                executor_factory: Callable[[], Executor] | None = None, renderer: Renderer = render.render_png,
                data: str = ":memory:", synthetic: bool = True,
-               wall_clock: Callable[[], float] = time.time) -> web.Application:
+               wall_clock: Callable[[], float] = time.time, accounts: Mapping[str, str] | None = None,
+               denied_roles: Collection[str] = (), required_external_ids: Mapping[str, str] | None = None,
+               session_seconds: float | None = None) -> web.Application:
     """The stand-in as an aiohttp app; its metric store and render workers start with the app and stop with it.
 
     ``rate_limit`` and ``metric_data_rate_limit`` are GetMetricWidgetImage's and GetMetricData's requests per
-    second per access key. ``workers`` defaults to one per CPU. ``clock`` (seconds) drives the rate limits and
+    second per account. ``workers`` defaults to one per CPU. ``clock`` (seconds) drives the rate limits and
     defaults to the event loop's. ``executor_factory`` and ``renderer`` replace the process pool and the
     drawing, for tests that need a render to fail. ``data`` is the SQLite file of the metric store (``:memory:``: none,
     gone when the app stops); ``synthetic=False`` draws metrics without stored data as empty instead of
     with synthetic data. ``wall_clock`` (epoch seconds) is the time the API runs at: relative widget times,
-    PutMetricData's accepted window, RecentlyActive.
+    PutMetricData's accepted window, RecentlyActive, and when STS sessions expire.
+
+    STS (see ``sts``): ``accounts`` maps access keys to 12-digit accounts (other keys get one derived from
+    the key); AssumeRole refuses the role ARNs in ``denied_roles``, and those in ``required_external_ids``
+    without the ExternalId given there; ``session_seconds`` makes every session last that long, whatever it
+    asked for. ``ValueError`` names a malformed account id or role ARN.
     """
     app = web.Application()
     app[_STANDIN] = StandIn(rate_limit=rate_limit, metric_data_rate_limit=metric_data_rate_limit,
                             workers=workers or os.cpu_count() or 1, clock=clock,
                             executor_factory=executor_factory, renderer=renderer, data=data, synthetic=synthetic,
-                            wall_clock=wall_clock)
+                            wall_clock=wall_clock,
+                            tokens=sts.SecurityTokenService(accounts=accounts, denied_roles=denied_roles,
+                                                            required_external_ids=required_external_ids,
+                                                            session_seconds=session_seconds, wall_clock=wall_clock))
     app.cleanup_ctx.append(_workers)
     app.router.add_get(f"{CONTROL}/health", _health)
     app.router.add_get(f"{CONTROL}/stats", _stats)

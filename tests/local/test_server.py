@@ -91,9 +91,9 @@ async def test_other_operations_are_invalid_actions(standin: BackgroundStandIn,
                                                     aio_cloudwatch: Callable[..., Any]) -> None:
     async with aio_cloudwatch(standin.endpoint_url) as client:
         with pytest.raises(ClientError) as caught:
-            await client.describe_alarms()
+            await client.describe_anomaly_detectors()
     assert caught.value.response["Error"]["Code"] == "InvalidAction"
-    assert "'DescribeAlarms' is not an operation" in caught.value.response["Error"]["Message"]
+    assert "'DescribeAnomalyDetectors' is not an operation" in caught.value.response["Error"]["Message"]
 
 
 def _explode(widget: Widget) -> bytes:
@@ -224,7 +224,7 @@ async def test_control_endpoints(make_standin: Callable[..., BackgroundStandIn])
         async with http.get("/_reportgen/stats") as response:
             assert await response.json() == {"requests": 0, "served": 0, "throttled": 0, "errors": 0,
                                              "faults_injected": 0, "max_in_any_second": 0, "rate_limit": 20.0,
-                                             "keys": {}}
+                                             "keys": {}, "accounts": {}, "sts": {}}
 
 
 async def test_query_protocol_answers_in_xml(standin: BackgroundStandIn) -> None:
@@ -247,7 +247,7 @@ async def test_query_protocol_answers_in_xml(standin: BackgroundStandIn) -> None
         assert error.findtext("cw:Error/cw:Code", namespaces=NS) == "InvalidParameterValue"
         assert error.findtext("cw:Error/cw:Type", namespaces=NS) == "Sender"
 
-        async with http.post("/", data={"Action": "DescribeAlarms", "Version": "2010-08-01"}) as response:
+        async with http.post("/", data={"Action": "DescribeAnomalyDetectors", "Version": "2010-08-01"}) as response:
             assert response.status == 400
             assert ET.fromstring(await response.read()).findtext("cw:Error/cw:Code", namespaces=NS) == "InvalidAction"
     assert standin.stats()["keys"]["anonymous"]["requests"] == anonymous_before + 4  # nothing signed these
