@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiobotocore.config import AioConfig
+from aiobotocore.credentials import AioAssumeRoleCredentialFetcher, AioDeferredRefreshableCredentials
 from aiobotocore.session import AioSession
 from botocore.exceptions import (
     BotoCoreError,
@@ -62,10 +64,15 @@ def translate_error(exc: BaseException) -> WidgetFailure:
 
 class WidgetImageClient:
     """Fetches one rendered widget, or the numbers behind one: a thin wrapper so the pipeline sees bytes or
-    answers, or a ``WidgetFailure``."""
+    answers, or a ``WidgetFailure``.
 
-    def __init__(self, client: Any) -> None:
+    ``account`` is the AWS account the client reaches, as STS says (None when it could not be asked): quotas
+    are per account and region, so clients of one account share their limiters.
+    """
+
+    def __init__(self, client: Any, *, account: str | None = None) -> None:
         self._client = client
+        self.account = account
 
     async def get_widget_image(self, metric_widget: str) -> bytes:
         try:
@@ -119,15 +126,21 @@ async def open_clients(
     pool_sizes: dict[ClientKey, int] | None = None,
     timeout: float = 30.0,
 ) -> AsyncIterator[dict[ClientKey, WidgetImageClient | WidgetFailure]]:
-    """Open one CloudWatch client per key, for the duration of a run.
+    """Open one CloudWatch client per key, for the duration of a run, and learn the account each reaches.
 
     Credentials come from botocore's standard chain (environment, profile, SSO, instance role). ``local``
-    (the stand-in) uses a made-up key per profile instead, so the stand-in throttles each profile as AWS
-    would each account; another loopback endpoint falls back to those only when the chain has none.
-    A key whose client cannot be made (unknown profile, expired SSO login) maps to the failure that every
-    widget of it gets, so other reports still run.
+    (the stand-in) uses a made-up key per profile instead (``local-<profile>``); another loopback endpoint falls
+    back to those only when the chain has none. A key with a ``role_arn`` assumes that role with STS from
+    those credentials, and renews them before they expire, however long the run. STS is asked at
+    ``endpoint_url`` when that is the stand-in (or a loopback endpoint), else where botocore's settings say
+    (``AWS_ENDPOINT_URL_STS``, the config file), else at AWS.
+
+    A key whose client cannot be made (unknown profile, expired SSO login, a role that cannot be assumed)
+    maps to the failure that every widget of it gets, so other reports still run.
     """
     clients: dict[ClientKey, WidgetImageClient | WidgetFailure] = {}
+    sts_endpoint = (endpoint_url if endpoint_url is not None and (local or is_loopback(endpoint_url))
+                    and not os.environ.get("AWS_ENDPOINT_URL_STS") else None)
     async with contextlib.AsyncExitStack() as stack:
         for key in dict.fromkeys(keys):
             config = AioConfig(
@@ -137,16 +150,33 @@ async def open_clients(
                 read_timeout=timeout,
             )
             try:
-                client = await _create_client(key, endpoint_url, config, local=local)
-                clients[key] = WidgetImageClient(await stack.enter_async_context(client))
-            except BotoCoreError as exc:
-                clients[key] = translate_error(exc)
+                session, account = await _session(key, endpoint_url, sts_endpoint, config, local=local)
+                client = session.create_client("cloudwatch", region_name=key.region, endpoint_url=endpoint_url,
+                                               config=config)
+                clients[key] = WidgetImageClient(await stack.enter_async_context(client), account=account)
+            except (BotoCoreError, ClientError) as exc:
+                clients[key] = _unusable(key, translate_error(exc))
         yield clients
 
 
-async def _create_client(key: ClientKey, endpoint_url: str | None, config: AioConfig, *, local: bool) -> Any:
+# What STS answers when a role cannot be assumed from the credentials at hand.
+_ROLE_REFUSALS = frozenset({"AccessDenied", "ExpiredToken", "InvalidClientTokenId", "RegionDisabledException",
+                            "ValidationError"})
+
+
+def _unusable(key: ClientKey, failure: WidgetFailure) -> WidgetFailure:
+    """``failure`` as one line that names the profile, role and region it is about."""
+    if not isinstance(failure, CredentialsError) and failure.code not in _ROLE_REFUSALS:
+        return failure
+    role = f" assuming {key.role_arn}" if key.role_arn else ""
+    return CredentialsError(f"profile {key.profile or 'default'}{role} in {key.region}: {failure}")
+
+
+async def _session(key: ClientKey, endpoint_url: str | None, sts_endpoint: str | None, config: AioConfig, *,
+                   local: bool) -> tuple[AioSession, str | None]:
+    """A session whose credentials reach ``key``'s account, and that account's id when it can be known."""
+    session = AioSession() if local else AioSession(profile=key.profile)
     if not local:
-        session = AioSession(profile=key.profile)
         # A loopback endpoint may be a tunnel to AWS (needs the profile's credentials) or a stand-in, where
         # a spec's production profile need not exist: use the profile when it works, else a local key.
         loopback = endpoint_url is not None and is_loopback(endpoint_url)
@@ -156,11 +186,31 @@ async def _create_client(key: ClientKey, endpoint_url: str | None, config: AioCo
             if not loopback:
                 raise
             credentials = None
-        if credentials is not None:
-            return session.create_client("cloudwatch", region_name=key.region, endpoint_url=endpoint_url,
-                                         config=config)
-        if not loopback:
-            raise NoCredentialsError()
-    return AioSession().create_client(
-        "cloudwatch", region_name=key.region, endpoint_url=endpoint_url, config=config,
-        aws_access_key_id=f"local-{key.profile or 'default'}", aws_secret_access_key=LOCAL_SECRET)
+        if credentials is None:
+            if not loopback:
+                raise NoCredentialsError()
+            local = True
+            session = AioSession()
+    if local:
+        session.set_credentials(f"local-{key.profile or 'default'}", LOCAL_SECRET)
+
+    def sts(service: str, **kwargs: Any) -> Any:
+        return session.create_client(service, region_name=key.region, endpoint_url=sts_endpoint, config=config,
+                                     **kwargs)
+
+    if key.role_arn is not None:
+        extra = {"RoleSessionName": key.session_name or "reportgen",
+                 **({"ExternalId": key.external_id} if key.external_id else {})}
+        fetcher = AioAssumeRoleCredentialFetcher(sts, await session.get_credentials(), key.role_arn,
+                                                 extra_args=extra)
+        assumed = AioDeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
+        await assumed.get_frozen_credentials()  # now, so a refusal is one line for the account, not one per widget
+        # botocore has no public way to give a session refreshable credentials; it reads this attribute.
+        session._credentials = assumed
+        return session, key.role_arn.split(":")[4]
+    try:
+        async with sts("sts") as client:
+            identity = await client.get_caller_identity()
+        return session, str(identity["Account"])
+    except (BotoCoreError, ClientError):
+        return session, None  # the account stays unknown: its profile stands for it

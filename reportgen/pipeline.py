@@ -120,6 +120,7 @@ async def run_reports(
     try:
         async with open_clients(accounts.keys, endpoint_url=endpoint_url, local=local,
                                 pool_sizes=accounts.pool_sizes, timeout=policy.timeout) as clients:
+            accounts.clients = clients
 
             async def one_report(plan: ReportPlan) -> ReportOutcome:
                 problems: tuple[str, ...] = ()
@@ -161,6 +162,7 @@ async def run_reports(
 
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(one_report(plan)) for plan in plans]
+            _unreachable(clients, [task.result() for task in tasks], progress)
     finally:
         if own_executor:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -173,6 +175,21 @@ async def run_reports(
     summary.rate_limit = min((limiter.rate for limiter in images), default=0.0)
     summary.paced_rate = max((_paced_rate(limiter.granted) for limiter in images), default=0.0)
     return summary
+
+
+def _unreachable(clients: Mapping[ClientKey, WidgetImageClient | WidgetFailure], outcomes: Sequence[ReportOutcome],
+                 progress: Progress) -> None:
+    """One line per profile, role and region that could not be used, with the widgets it cost, rather than
+    the same error once per widget."""
+    for key, client in clients.items():
+        if not isinstance(client, WidgetFailure):
+            continue
+        lost = [(outcome.plan.spec.id, result) for outcome in outcomes for result in outcome.results
+                if result.attempts == 0 and ClientKey.of(result.request.aws or outcome.plan.spec.aws) == key]
+        if lost:
+            reports = sorted({report for report, _ in lost})
+            progress.warn(f"{client}; {len(lost)} widget{'s' if len(lost) != 1 else ''} of "
+                          f"{', '.join(reports)} not drawn")
 
 
 class _Accounts:
@@ -197,13 +214,17 @@ class _Accounts:
         # Enough connections for every request a client may have in flight, so none waits for one after its
         # turn at the limiter (that would bunch requests up on the wire).
         self.pool_sizes = {key: max(10, min(widgets[key], MAX_POOL_CONNECTIONS)) for key in targets}
-        self._limits: dict[tuple[str | None, str | None, str], AccountLimits] = {}
+        self._limits: dict[tuple[str | None, ...], AccountLimits] = {}
+        self.clients: Mapping[ClientKey, WidgetImageClient | WidgetFailure] = {}
 
     def limits(self, target: AwsTarget) -> AccountLimits:
-        """The limiters of the account ``target`` reaches. Without asking STS, an account is known by the
-        profile and role that reach it: two profiles of one account each get its full rate."""
+        """The limiters of the account ``target`` reaches, as STS named it when the client was made: two
+        profiles (or roles) of one account share one budget. An account STS could not name is known by the
+        profile and role that reach it."""
         key = ClientKey.of(target)
-        account = (key.profile, key.role_arn, key.region)
+        client = self.clients.get(key)
+        known = client.account if isinstance(client, WidgetImageClient) else None
+        account = ("account", known, key.region) if known else ("profile", key.profile, key.role_arn, key.region)
         if account not in self._limits:
             rate = self._targets.get(key, target).rate_limit
             self._limits[account] = AccountLimits(rate / DEFAULT_RATE_LIMIT)

@@ -50,6 +50,8 @@ class Progress:
         self._done[plan.spec.id] += 1
         if not result.ok:
             self._failed[plan.spec.id] += 1
+            if result.attempts == 0:  # its account could not be reached: the run says so once, for all of them
+                return
             failed = self._paint("failed", _RED)
             request = result.request
             widget = plan.spec.sections[request.section].widgets[request.index]
