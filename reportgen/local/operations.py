@@ -6,6 +6,10 @@
     GetMetricStatistics  standard and extended statistics, by unit
     ListMetrics          by namespace, name, dimensions, ``RecentlyActive``; pages of 500
     PutDashboard, GetDashboard, ListDashboards, DeleteDashboards
+    PutMetricAlarm       an alarm on a metric or on math (``alarms`` checks and evaluates it)
+    DescribeAlarms       by names or prefix, state, type, action prefix; pages of ``MaxRecords`` (50)
+    DescribeAlarmsForMetric, SetAlarmState, DeleteAlarms
+    DescribeAlarmHistory by alarm, type, item type, dates, ``ScanBy``; pages of ``MaxRecords`` (100)
 
 Each takes the parameters ``protocols`` decoded and returns the members of the operation's output, or
 raises ``ServiceError`` as CloudWatch would. The API answers from stored data only; synthetic data is for
@@ -15,6 +19,9 @@ minute; else to the minute, or for older data to 5 minutes or the hour).
 
 SEARCH looks through the metrics ListMetrics lists that had data in the past two weeks, as CloudWatch's
 does, and gives each match's statistic over the query's window (``search`` has the syntax and labels).
+
+Alarms are evaluated over the stored data when they are read (see ``alarms``): each operation on alarms
+first brings the alarms it touches up to the present, and writes back their state and history.
 """
 
 from __future__ import annotations
@@ -26,20 +33,20 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from reportgen.local import aggregate, mathexpr, search, synthetic
+from reportgen.local import aggregate, alarms, mathexpr, search, synthetic
 from reportgen.local.aggregate import Statistic, parse_statistic
 from reportgen.local.protocols import ServiceError
-from reportgen.local.store import NO_UNIT, Dashboard, MetricKey, MetricStore, StatisticSet
+from reportgen.local.store import NO_UNIT, Dashboard, HistoryRow, MetricKey, MetricStore, StatisticSet
 from reportgen.local.widget import MetricRow, Widget
 
-ACCOUNT_ID = "123456789012"  # the account the stand-in pretends to be, in ARNs
 MAX_DATUMS = 1000
 MAX_VALUES = 150
 MAX_QUERIES = 500
@@ -47,6 +54,8 @@ MAX_STATISTICS_POINTS = 1440
 DEFAULT_MAX_DATAPOINTS = 100_800
 LIST_METRICS_PAGE = 500
 LIST_DASHBOARDS_PAGE = 1000
+DESCRIBE_ALARMS_PAGE = 50
+ALARM_HISTORY_PAGE = 100
 PAST_LIMIT = 14 * 86_400   # PutMetricData takes timestamps up to two weeks old …
 FUTURE_LIMIT = 2 * 3600    # … and up to two hours ahead
 RECENTLY_ACTIVE = 3 * 3600
@@ -101,6 +110,12 @@ class Operations:
             "GetDashboard": self.get_dashboard,
             "ListDashboards": self.list_dashboards,
             "DeleteDashboards": self.delete_dashboards,
+            "PutMetricAlarm": self.put_metric_alarm,
+            "DescribeAlarms": self.describe_alarms,
+            "DescribeAlarmsForMetric": self.describe_alarms_for_metric,
+            "DescribeAlarmHistory": self.describe_alarm_history,
+            "SetAlarmState": self.set_alarm_state,
+            "DeleteAlarms": self.delete_alarms,
         }
 
     # ---- PutMetricData ------------------------------------------------------------------------------------
@@ -144,18 +159,10 @@ class Operations:
         maximum = params.get("MaxDatapoints", DEFAULT_MAX_DATAPOINTS)
         if maximum < 1:
             raise _validation("The parameter MaxDatapoints must be at least 1.")
-        data: dict[str, mathexpr.TimeSeries] = {}
         reader = WindowReader(self.store, start, end, self.clock())
-        for query in queries:
-            if query.metric is not None and query.statistic is not None:
-                timestamps, values = reader.series(query.metric, query.statistic, query.period, query.unit)
-                if not len(timestamps) and self.synthetic:
-                    timestamps, values = _synthetic(query.metric, query.statistic, query.period, start, end, region)
-                data[query.id] = mathexpr.TimeSeries(timestamps, values, query.period, query.id)
+        fill = partial(_synthetic, start=start, end=end, region=region) if self.synthetic else None
         results: list[tuple[_Query, str, mathexpr.TimeSeries]] = []
-        evaluated = iter(_expressions(queries, data, start, end, reader.search))
-        for query in queries:
-            found: mathexpr.Result = data[query.id] if query.expression is None else next(evaluated)
+        for query, found in _answers(queries, reader, fill):
             if query.return_data:
                 results += [(query, _label(query, series, found), series)
                             for series in ((found,) if isinstance(found, mathexpr.TimeSeries) else found)]
@@ -263,6 +270,119 @@ class Operations:
         if missing:
             raise _not_found(missing)
         return {}
+
+    # ---- alarms -------------------------------------------------------------------------------------------
+
+    def put_metric_alarm(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        now = self.clock()
+        existing = self._current_alarms(names=[params["AlarmName"]])
+        record, item = alarms.put(params, existing[0] if existing else None, now)
+        if record.alarm.metric is None:
+            self._watched(record.alarm)(math.floor(now) - 3600, math.floor(now))  # math that cannot run fails here
+        self._keep_alarm(record, [item])
+        return {}
+
+    def describe_alarms(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        names, prefix = params.get("AlarmNames") or None, params.get("AlarmNamePrefix")
+        if names and prefix is not None:
+            raise ServiceError("InvalidParameterCombination", "The parameters AlarmNames and AlarmNamePrefix are "
+                                                              "mutually exclusive and you have specified both.")
+        # The stand-in has metric alarms only: composite ones, and their children and parents, are none.
+        composite = "ChildrenOfAlarmName" in params or "ParentsOfAlarmName" in params
+        wanted = "MetricAlarm" in params.get("AlarmTypes", ["MetricAlarm"]) and not composite
+        records = self._current_alarms(prefix=prefix or "", names=names) if wanted else []
+        state, action = params.get("StateValue"), params.get("ActionPrefix")
+        found = [record for record in records if (state is None or record.state.value == state) and (
+            action is None or any(arn.startswith(action) for key in ("OKActions", "AlarmActions",
+                                                                       "InsufficientDataActions")
+                                  for arn in record.alarm.params.get(key, [])))]
+        page, more = _paged(found, params, "DescribeAlarms", params.get("MaxRecords", DESCRIBE_ALARMS_PAGE))
+        return {"MetricAlarms": [record.described() for record in page], "CompositeAlarms": [], **more}
+
+    def describe_alarms_for_metric(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {"MetricAlarms": [record.described() for record in self._current_alarms()
+                                 if alarms.matches_metric(record.alarm, params)]}
+
+    def describe_alarm_history(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        name = params.get("AlarmName")
+        self._current_alarms(names=None if name is None else [name])
+        rows: list[HistoryRow] = []
+        if "MetricAlarm" in params.get("AlarmTypes", ["MetricAlarm"]):
+            start, end = (params[key].timestamp() if key in params else None for key in ("StartDate", "EndDate"))
+            rows = self.store.alarm_history(alarm=name, kind=params.get("HistoryItemType"), start=start, end=end,
+                                            descending=params.get("ScanBy") != "TimestampAscending")
+        page, more = _paged(rows, params, "DescribeAlarmHistory", params.get("MaxRecords", ALARM_HISTORY_PAGE))
+        return {"AlarmHistoryItems": [alarms.history_item(row) for row in page], **more}
+
+    def set_alarm_state(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        found = self._current_alarms(names=[params["AlarmName"]])
+        if not found:
+            raise _no_alarms([params["AlarmName"]])
+        record, item = alarms.set_state(found[0], params["StateValue"], params["StateReason"],
+                                        params.get("StateReasonData"), self.clock())
+        self._keep_alarm(record, [item])
+        return {}
+
+    def delete_alarms(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        missing = self.store.delete_alarms(params["AlarmNames"])
+        if missing:
+            raise _no_alarms(missing)
+        return {}
+
+    def with_alarms(self, widget: Widget, arns: Sequence[str]) -> Widget:
+        """``widget`` with the thresholds of the alarms in its ``annotations.alarms`` (ARNs) as horizontal
+        annotations, as CloudWatch draws them; a widget without metrics of its own shows the alarm's."""
+        names = [alarms.name_of(arn) for arn in arns]
+        found = {record.alarm.name: record.alarm for record in self._current_alarms(names=names)}
+        missing = [name for name in names if name not in found]
+        if missing:
+            raise _invalid(f"MetricWidget: annotations.alarms: no alarm named {missing[0]!r}")
+        shown = [found[name] for name in names]
+        rows = widget.metrics or tuple(row for alarm in shown for row in alarm.rows())
+        return replace(widget, metrics=rows,
+                       horizontal=widget.horizontal + tuple(alarm.annotation() for alarm in shown))
+
+    def _current_alarms(self, *, prefix: str = "", names: Sequence[str] | None = None) -> list[alarms.Record]:
+        """The alarms asked for, sorted by name, each evaluated up to now; their new state and history are
+        stored, and history older than CloudWatch keeps is forgotten."""
+        now = self.clock()
+        records, history, changed = [], [], []
+        for row in self.store.alarms(prefix=prefix, names=names):
+            record = alarms.Record.from_row(row)
+            current, items = alarms.evaluate(record, now, self._watched(record.alarm))
+            records.append(current)
+            if current is not record:
+                changed.append(current)
+                history += items
+        with self.store.transaction():
+            for record in changed:
+                self.store.put_alarm(record.to_row())
+            self.store.add_alarm_history(history)
+            self.store.forget_alarm_history(now - alarms.HISTORY_RETENTION)
+        return records
+
+    def _keep_alarm(self, record: alarms.Record, history: Sequence[HistoryRow]) -> None:
+        with self.store.transaction():
+            self.store.put_alarm(record.to_row())
+            self.store.add_alarm_history(history)
+
+    def _watched(self, alarm: alarms.Alarm) -> alarms.Values:
+        """What ``alarm`` watches over a window, from the stored data only."""
+        queries = _queries(alarm.params["Metrics"]) if alarm.metric is None else [
+            _Query("m1", None, True, alarm.metric, parse_statistic(str(alarm.statistic)), alarm.period,
+                   alarm.params.get("Unit"))]
+
+        def values(start: int, end: int) -> tuple[npt.NDArray[np.int64], Floats]:
+            reader = WindowReader(self.store, start, end, self.clock())
+            for query, found in _answers(queries, reader):
+                if query.return_data:
+                    if not isinstance(found, mathexpr.TimeSeries):
+                        raise _validation(f"The alarm's expression {query.id} gives several time series; an alarm "
+                                          "watches one.")
+                    return found.timestamps, found.values
+            raise AssertionError("an alarm has one query that returns data")  # checked by alarms.Alarm.of
+
+        return values
 
     # ---- what a widget draws ------------------------------------------------------------------------------
 
@@ -438,10 +558,12 @@ def _text(value: float) -> str:
 # ---- GetMetricData's queries and pages ------------------------------------------------------------------------
 
 
-def _synthetic(metric: MetricKey, statistic: Statistic, period: int, start: int, end: int,
+def _synthetic(query: _Query, *, start: int, end: int,
                region: str | None) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """The synthetic data a widget row of ``metric`` draws over [start, end)."""
-    row = MetricRow(metric.namespace, metric.name, metric.dimensions, statistic.text, period)
+    """The synthetic data a widget row of ``query``'s metric draws over [start, end)."""
+    metric, statistic = query.metric, query.statistic
+    assert metric is not None and statistic is not None
+    row = MetricRow(metric.namespace, metric.name, metric.dimensions, statistic.text, query.period)
     data = synthetic.series(row, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC), region)
     return data.timestamps, data.values
 
@@ -482,6 +604,21 @@ def _queries(items: Sequence[Mapping[str, Any]]) -> list[_Query]:
         queries.append(_Query(**common, metric=_metric_key(metric),
                               statistic=statistic, period=stat["Period"], unit=stat.get("Unit")))
     return queries
+
+
+def _answers(queries: Sequence[_Query], reader: WindowReader, fill: Callable[[_Query], tuple[npt.NDArray[np.int64],
+             Floats]] | None = None) -> list[tuple[_Query, mathexpr.Result]]:
+    """Each query with its result over the reader's window, in query order: a metric query's stored series (or,
+    when it has none, ``fill``'s), an expression's value."""
+    data: dict[str, mathexpr.TimeSeries] = {}
+    for query in queries:
+        if query.metric is not None and query.statistic is not None:
+            timestamps, values = reader.series(query.metric, query.statistic, query.period, query.unit)
+            if not len(timestamps) and fill is not None:
+                timestamps, values = fill(query)
+            data[query.id] = mathexpr.TimeSeries(timestamps, values, query.period, query.id)
+    evaluated = iter(_expressions(queries, data, reader.start, reader.end, reader.search))
+    return [(query, data[query.id] if query.expression is None else next(evaluated)) for query in queries]
 
 
 def _expressions(queries: Sequence[_Query], data: Mapping[str, mathexpr.TimeSeries], start: int,
@@ -633,7 +770,12 @@ def _dashboard_problems(body: str) -> list[dict[str, str]]:
 
 
 def _arn(name: str) -> str:
-    return f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{name}"
+    return f"arn:aws:cloudwatch::{alarms.ACCOUNT_ID}:dashboard/{name}"
+
+
+def _no_alarms(names: Sequence[str]) -> ServiceError:
+    which = f"Alarm {names[0]} does not exist" if len(names) == 1 else f"Alarms {', '.join(names)} do not exist"
+    return ServiceError("ResourceNotFound", which, status=404)
 
 
 def _not_found(names: Iterable[str]) -> ServiceError:

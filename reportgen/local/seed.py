@@ -10,20 +10,31 @@ the busiest instance. A latency metric publishes its minute as a hundred request
 the synthetic minute's percentiles (20 at its 10th percentile, 20 at its 30th, … 2 at its 99th), so its
 percentiles spread as a latency's do.
 
-Seeding replaces what the store held for these metrics in the window, so running it twice changes nothing.
+The estate's alarms (``ALARMS``) watch that data as a team would: the web group's busiest instance, the load
+balancer's 5XX responses, the age of the orders queue's oldest message, the payment webhook's errors, the
+database's CPU and the p99 response time. Their thresholds sit where the synthetic data's incidents cross
+them: in a week, the web CPU, queue age and Lambda errors alarms each go off a few times (the 5XX and errors
+ones flap, a few minutes apart), the database and latency ones now and then. They count as made at the
+window's start, so their history covers it; they are evaluated when first read (see ``alarms``). The on-call
+dashboard (``DASHBOARDS``) shows the web tier, with the CPU alarm's threshold on its graph.
+
+Seeding replaces what the store held for these metrics in the window, and the alarms and their history, so
+running it twice changes nothing.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
-from reportgen.local import synthetic
-from reportgen.local.store import NO_UNIT, MetricKey, MetricStore
+from reportgen.local import alarms, synthetic
+from reportgen.local.store import NO_UNIT, Dashboard, MetricKey, MetricStore
 from reportgen.local.widget import MetricRow
 
 MINUTE = 60
@@ -76,6 +87,41 @@ def _estate() -> Iterator[MetricKey]:
 ESTATE: tuple[MetricKey, ...] = tuple(_estate())
 
 
+def _alarm(name: str, description: str, metric: MetricKey, statistic: str, period: int, threshold: float,
+           comparison: str, evaluation_periods: int, datapoints_to_alarm: int | None = None,
+           missing: str = "missing") -> dict[str, Any]:
+    """PutMetricAlarm's parameters for an alarm of the estate."""
+    params: dict[str, Any] = {
+        "AlarmName": name, "AlarmDescription": description, "Namespace": metric.namespace,
+        "MetricName": metric.name, "Dimensions": [{"Name": key, "Value": value} for key, value in metric.dimensions],
+        "Statistic" if statistic[0].isupper() else "ExtendedStatistic": statistic, "Period": period,
+        "Threshold": threshold, "ComparisonOperator": comparison, "EvaluationPeriods": evaluation_periods,
+        "TreatMissingData": missing}
+    if datapoints_to_alarm is not None:
+        params["DatapointsToAlarm"] = datapoints_to_alarm
+    return params
+
+
+ALARMS: tuple[dict[str, Any], ...] = (
+    _alarm("prod-web-cpu-high", "The busiest web instance is above 70 % CPU for 3 minutes",
+           MetricKey.of("AWS/EC2", "CPUUtilization", [_WEB_GROUP]), "Maximum", 60, 70.0, "GreaterThanThreshold", 3),
+    _alarm("prod-web-target-5xx", "The web targets answer with 5XX errors",
+           MetricKey.of("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", [_LB]), "Sum", 300, 1.0,
+           "GreaterThanThreshold", 1, missing="notBreaching"),
+    _alarm("orders-queue-backlog", "Orders wait 45 s or more in the queue",
+           MetricKey.of("AWS/SQS", "ApproximateAgeOfOldestMessage", [("QueueName", "orders-queue")]), "Maximum", 300,
+           45.0, "GreaterThanOrEqualToThreshold", 3, 2),
+    _alarm("payment-webhook-errors", "The payment webhook fails 3 times or more in 5 minutes",
+           MetricKey.of("AWS/Lambda", "Errors", [("FunctionName", "payment-webhook")]), "Sum", 300, 3.0,
+           "GreaterThanOrEqualToThreshold", 1, missing="notBreaching"),
+    _alarm("prod-db-1-cpu-high", "The primary database is above 85 % CPU for 3 minutes",
+           MetricKey.of("AWS/RDS", "CPUUtilization", [("DBInstanceIdentifier", "prod-db-1")]), "Average", 60, 85.0,
+           "GreaterThanThreshold", 3),
+    _alarm("prod-web-latency-p99", "The slowest 1 % of requests take over a second for 10 minutes",
+           MetricKey.of("AWS/ApplicationELB", "TargetResponseTime", [_LB]), "p99", 300, 1.0, "GreaterThanThreshold", 2),
+)
+
+
 @dataclass(frozen=True)
 class Seeded:
     """What ``seed`` wrote."""
@@ -84,11 +130,50 @@ class Seeded:
     datapoints: int
     start: datetime
     end: datetime
+    alarms: int = 0
+
+
+def _alarm_arn(name: str) -> str:
+    return f"arn:aws:cloudwatch:{alarms.REGION}:{alarms.ACCOUNT_ID}:alarm:{name}"
+
+
+# The on-call team's dashboard of the web tier, as the console saves it: a heading, graphs in a 24-wide grid
+# (one with its alarm's threshold), and widgets a report cannot draw (a Logs Insights query, alarm status).
+DASHBOARDS: dict[str, dict[str, Any]] = {
+    "prod-web-overview": {
+        "start": "-PT3H",
+        "widgets": [
+            {"type": "text", "x": 0, "y": 0, "width": 24, "height": 2, "properties": {
+                "markdown": "## Web tier\nThe production web stack behind **prod-web**: CPU of the Auto Scaling "
+                            "group, traffic and errors at the load balancer. Runbook: "
+                            "[web tier](https://wiki.example.com/runbooks/web)."}},
+            {"type": "metric", "x": 0, "y": 2, "width": 12, "height": 6, "properties": {
+                "title": "Web CPU (busiest instance)", "view": "timeSeries", "region": "eu-central-1",
+                "stat": "Maximum", "period": 300,
+                "metrics": [["AWS/EC2", "CPUUtilization", *_WEB_GROUP]],
+                "annotations": {"alarms": [_alarm_arn("prod-web-cpu-high")]},
+                "yAxis": {"left": {"min": 0, "max": 100}}}},
+            {"type": "metric", "x": 12, "y": 2, "width": 12, "height": 6, "properties": {
+                "title": "Requests and target 5XX", "view": "timeSeries", "region": "eu-central-1",
+                "stat": "Sum", "period": 300,
+                "metrics": [["AWS/ApplicationELB", "RequestCount", *_LB, {"label": "Requests"}],
+                            [".", "HTTPCode_Target_5XX_Count", ".", ".", {"label": "Target 5XX", "yAxis": "right",
+                                                                          "color": "#d62728"}]]}},
+            {"type": "log", "x": 0, "y": 8, "width": 12, "height": 6, "properties": {
+                "title": "Slowest requests", "region": "eu-central-1", "view": "table",
+                "query": "SOURCE '/aws/alb/prod-web' | sort duration desc | limit 20"}},
+            {"type": "alarm", "x": 12, "y": 8, "width": 12, "height": 6, "properties": {
+                "title": "Web alarms", "alarms": [_alarm_arn("prod-web-cpu-high"),
+                                                  _alarm_arn("prod-web-target-5xx")]}},
+        ],
+    },
+}
 
 
 def seed(store: MetricStore, start: datetime, end: datetime, *, published: float) -> Seeded:
-    """Fill ``store`` with the estate's data for the whole minutes in [start, end); ``published`` is when it
-    counts as having arrived (epoch seconds), for ListMetrics' RecentlyActive."""
+    """Fill ``store`` with the estate's data for the whole minutes in [start, end), and its alarms made at the
+    start; ``published`` is when the data counts as having arrived (epoch seconds), for ListMetrics'
+    RecentlyActive."""
     first = math.ceil(start.timestamp() / MINUTE) * MINUTE
     stop = math.ceil(end.timestamp() / MINUTE) * MINUTE
     if first >= stop:
@@ -99,7 +184,16 @@ def seed(store: MetricStore, start: datetime, end: datetime, *, published: float
             store.delete(metric, first, stop)
             for chunk in range(first, stop, _CHUNK):
                 datapoints += _add_minutes(store, metric, chunk, min(chunk + _CHUNK, stop), published)
-    return Seeded(len(ESTATE), datapoints, datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(stop, UTC))
+        names = [params["AlarmName"] for params in ALARMS]
+        store.delete_alarms([row.name for row in store.alarms(names=names)])
+        for params in ALARMS:
+            record, created = alarms.put(params, None, first)
+            store.put_alarm(record.to_row())
+            store.add_alarm_history([created])
+        for name, body in DASHBOARDS.items():
+            store.put_dashboard(Dashboard(name, json.dumps(body), published))
+    return Seeded(len(ESTATE), datapoints, datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(stop, UTC),
+                  len(ALARMS))
 
 
 def _add_minutes(store: MetricStore, metric: MetricKey, start: int, end: int, published: float) -> int:

@@ -246,6 +246,8 @@ class StandIn:
         except WidgetError as exc:
             raise ServiceError("InvalidParameterValue", f"MetricWidget: {exc}") from None
         try:
+            if widget.alarms:  # their thresholds, and their metrics for a widget that has none of its own
+                widget = await self._in_store(partial(self._store_operations().with_alarms, widget, widget.alarms))
             fetched, answers = await self._in_store(partial(self._stored, widget))
             return await self._render(widget, fetched, answers)
         except (WidgetError, ExpressionError) as exc:  # found only with the data: metric math that cannot run

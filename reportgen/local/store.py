@@ -1,4 +1,4 @@
-"""The stand-in's metric store: datapoints and dashboards in SQLite (a file, or ``:memory:``).
+"""The stand-in's metric store: datapoints, dashboards and alarms in SQLite (a file, or ``:memory:``).
 
 A metric is its namespace, name and set of dimensions; the order the dimensions are given in does not
 matter, so they are kept sorted by name. Its datapoints are kept per unit. A datapoint has a timestamp in
@@ -11,6 +11,8 @@ The rows read lately stay in memory (up to ``cache_rows`` of them), since SQLite
 over a week of rows than numpy takes to aggregate them, and a report reads the same metrics widget after
 widget. The store forgets a metric's rows when it writes to that metric, and all of them when another
 connection writes to the file.
+
+An alarm is kept as JSON the store does not look into (``alarms`` reads and writes it), with its history.
 
 A store is not thread-safe: the server drives it from one thread.
 """
@@ -67,6 +69,21 @@ CREATE TABLE IF NOT EXISTS dashboards (
     body     TEXT NOT NULL,
     modified REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS alarms (
+    name      TEXT PRIMARY KEY,
+    config    TEXT NOT NULL,  -- JSON: the alarm's settings
+    state     TEXT NOT NULL,  -- JSON: its state
+    evaluated REAL NOT NULL   -- epoch seconds it has been evaluated up to
+);
+CREATE TABLE IF NOT EXISTS alarm_history (
+    id        INTEGER PRIMARY KEY,  -- the order items were written in, for items at the same moment
+    alarm     TEXT NOT NULL,
+    timestamp REAL NOT NULL,
+    kind      TEXT NOT NULL,  -- HistoryItemType
+    summary   TEXT NOT NULL,
+    data      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alarm_history_by_time ON alarm_history (alarm, timestamp);
 """
 # A series' rows of values and its statistic sets, each in the index's time order. Apart, because a row of
 # values needs only three columns, and SQLite takes far longer to hand over a column than numpy to derive one.
@@ -109,6 +126,23 @@ class Dashboard:
     @property
     def size(self) -> int:
         return len(self.body.encode())
+
+
+@dataclass(frozen=True)
+class AlarmRow:
+    name: str
+    config: str
+    state: str
+    evaluated: float
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    alarm: str
+    timestamp: float  # epoch seconds
+    kind: str
+    summary: str
+    data: str
 
 
 @dataclass(frozen=True)
@@ -344,6 +378,60 @@ class MetricStore:
             if not missing:
                 self._db.executemany("DELETE FROM dashboards WHERE name = ?", ((name,) for name in names))
         return missing
+
+    # ---- alarms ---------------------------------------------------------------------------------------------
+
+    def put_alarm(self, alarm: AlarmRow) -> None:
+        with self._writing():
+            self._db.execute("INSERT INTO alarms (name, config, state, evaluated) VALUES (?, ?, ?, ?) "
+                             "ON CONFLICT (name) DO UPDATE SET config = excluded.config, state = excluded.state, "
+                             "evaluated = excluded.evaluated", (alarm.name, alarm.config, alarm.state, alarm.evaluated))
+
+    def alarms(self, *, prefix: str = "", names: Sequence[str] | None = None) -> list[AlarmRow]:
+        """Alarms whose names start with ``prefix`` (and are among ``names``, if given), sorted by name."""
+        query, parameters = "SELECT name, config, state, evaluated FROM alarms WHERE substr(name, 1, ?) = ?", [
+            len(prefix), prefix]
+        if names is not None:
+            query += f" AND name IN ({', '.join('?' * len(names))})"
+            parameters += names
+        return [AlarmRow(*row) for row in self._db.execute(query + " ORDER BY name", parameters)]
+
+    def delete_alarms(self, names: Sequence[str]) -> list[str]:
+        """Delete the named alarms and their history, all or none: if any is missing, nothing is deleted and the
+        missing names are returned."""
+        with self._writing():
+            found = {row.name for row in self.alarms(names=names)}
+            missing = [name for name in names if name not in found]
+            if not missing:
+                for table, column in (("alarms", "name"), ("alarm_history", "alarm")):
+                    self._db.executemany(f"DELETE FROM {table} WHERE {column} = ?", ((name,) for name in names))
+        return missing
+
+    def add_alarm_history(self, items: Iterable[HistoryRow]) -> None:
+        with self._writing():
+            self._db.executemany("INSERT INTO alarm_history (alarm, timestamp, kind, summary, data) "
+                                 "VALUES (?, ?, ?, ?, ?)",
+                                 ((item.alarm, item.timestamp, item.kind, item.summary, item.data) for item in items))
+
+    def alarm_history(self, *, alarm: str | None = None, kind: str | None = None, start: float | None = None,
+                      end: float | None = None, descending: bool = True) -> list[HistoryRow]:
+        """History items, of one alarm and one kind if given, with ``start`` <= timestamp <= ``end``; newest
+        first unless not ``descending`` (items of one moment in the order they were written)."""
+        query, parameters = "SELECT alarm, timestamp, kind, summary, data FROM alarm_history WHERE 1", list[
+            str | float]()
+        for condition, value in (("alarm = ?", alarm), ("kind = ?", kind), ("timestamp >= ?", start),
+                                 ("timestamp <= ?", end)):
+            if value is not None:
+                query += f" AND {condition}"
+                parameters.append(value)
+        order = "DESC" if descending else "ASC"
+        rows = self._db.execute(f"{query} ORDER BY timestamp {order}, id {order}", parameters)
+        return [HistoryRow(*row) for row in rows]
+
+    def forget_alarm_history(self, before: float) -> None:
+        """Drop history items older than ``before``."""
+        with self._writing():
+            self._db.execute("DELETE FROM alarm_history WHERE timestamp < ?", (before,))
 
     @contextmanager
     def _writing(self) -> Iterator[None]:

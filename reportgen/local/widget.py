@@ -169,6 +169,7 @@ class Widget:
     trend: bool = False           # singleValue: an arrow for the change since the previous point
     pie_labels: bool = False      # pie: each slice's share written on it (``labels.visible``)
     table: Table = Table()
+    alarms: tuple[str, ...] = ()  # ARNs of alarms whose thresholds are drawn (``annotations.alarms``)
 
 
 def parse_widget(text: str | bytes, *, now: datetime, region: str | None = None) -> Widget:
@@ -203,8 +204,11 @@ def parse_widget(text: str | bytes, *, now: datetime, region: str | None = None)
     labels = _mapping(doc.get("labels", {}), "labels")
     _check_keys(labels, {"visible"}, "labels", "key")
     _bool(doc.get("liveData", False), "liveData")
+    annotations = _annotations(doc.get("annotations", {}), now)
+    # A widget of alarms alone draws their metrics, as the console's alarm graphs do.
+    metrics = () if annotations["alarms"] and doc.get("metrics") is None else _metrics(doc.get("metrics"), stat, period)
     return Widget(
-        metrics=_metrics(doc.get("metrics"), stat, period),
+        metrics=metrics,
         start=start,
         end=end,
         utc_offset=_timezone(doc.get("timezone", "+0000")),
@@ -216,7 +220,7 @@ def parse_widget(text: str | bytes, *, now: datetime, region: str | None = None)
         legend=_choice(legend.get("position", "bottom"), ("bottom", "right", "hidden"), "legend.position"),
         left=_axis(axes.get("left", {}), "yAxis.left"),
         right=_axis(axes.get("right", {}), "yAxis.right"),
-        **_annotations(doc.get("annotations", {}), now),
+        **annotations,
         theme=_choice(doc.get("theme", "light"), ("light", "dark"), "theme"),
         period_to_time_range=_bool(doc.get("setPeriodToTimeRange", False), "setPeriodToTimeRange"),
         sparkline=_bool(doc.get("sparkline", False), "sparkline"),
@@ -345,9 +349,12 @@ def math_program(rows: Sequence[MetricRow]) -> mathexpr.Program:
 
 def _annotations(value: Any, now: datetime) -> dict[str, Any]:
     annotations = _mapping(value, "annotations")
-    # `alarms` (alarm ARNs) is accepted: drawing an alarm's threshold needs the alarm, which we lack.
     _check_keys(annotations, {"horizontal", "vertical", "alarms"}, "annotations", "kind")
+    arns = annotations.get("alarms", [])
+    if not isinstance(arns, list) or not all(isinstance(arn, str) and arn for arn in arns):
+        raise WidgetError("`annotations.alarms` must be a list of alarm ARNs")
     return {
+        "alarms": tuple(arns),
         "horizontal": _annotation_list(annotations.get("horizontal", []), "annotations.horizontal",
                                        HorizontalAnnotation, _HORIZONTAL_KEYS, _number, ("above", "below", "none")),
         "vertical": _annotation_list(annotations.get("vertical", []), "annotations.vertical", VerticalAnnotation,
