@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +47,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from reportgen.alarmreport import AlarmsResult
+from reportgen.alarmtable import AlarmsTable
 from reportgen.files import write_atomic
 from reportgen.fonts import FontChain
 from reportgen.images import logo_flowable
@@ -113,29 +115,36 @@ class RenderedPdf:
     warnings: tuple[str, ...]  # what the reader should know, e.g. characters no font could draw
 
 
-def build_pdf(plan: ReportPlan, results: Sequence[WidgetResult], *, generated_at: datetime) -> bytes:
+# The alarms of each `alarms:` item, by (section, the item's place among the section's alarms items).
+Alarms = Mapping[tuple[int, int], AlarmsResult]
+_NO_ALARMS: Alarms = {}
+
+
+def build_pdf(plan: ReportPlan, results: Sequence[WidgetResult], *, generated_at: datetime,
+              alarms: Alarms = _NO_ALARMS) -> bytes:
     """Return the report for ``plan`` as PDF bytes, one image (or failure box) per requested widget.
 
     ``results`` are matched to the plan's widgets by section and index; a widget without a result, or
     whose PNG cannot be decoded, is drawn as a failure box. ``generated_at`` must be timezone-aware; it is
     shown in the report's time zone and becomes the PDF's creation date, so equal inputs give equal bytes.
     """
-    return render_pdf(plan, results, generated_at=generated_at).data
+    return render_pdf(plan, results, generated_at=generated_at, alarms=alarms).data
 
 
-def render_pdf(plan: ReportPlan, results: Sequence[WidgetResult], *, generated_at: datetime) -> RenderedPdf:
+def render_pdf(plan: ReportPlan, results: Sequence[WidgetResult], *, generated_at: datetime,
+               alarms: Alarms = _NO_ALARMS) -> RenderedPdf:
     """``build_pdf``, and the warnings the build raised."""
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
     rl_config.useA85 = 0  # plain Flate streams: about a fifth smaller than ASCII85-wrapped ones
-    return _Builder(plan, results, generated_at.astimezone(plan.spec.tz)).build()
+    return _Builder(plan, results, generated_at.astimezone(plan.spec.tz), alarms).build()
 
 
 def write_pdf(plan: ReportPlan, results: Sequence[WidgetResult], path: Path, *,
-              generated_at: datetime) -> tuple[str, ...]:
+              generated_at: datetime, alarms: Alarms = _NO_ALARMS) -> tuple[str, ...]:
     """Build the report and put it at ``path`` whole or not at all (the pipeline runs this in a worker);
     return the build's warnings."""
-    rendered = render_pdf(plan, results, generated_at=generated_at)
+    rendered = render_pdf(plan, results, generated_at=generated_at, alarms=alarms)
     write_atomic(path, rendered.data)
     return rendered.warnings
 
@@ -161,7 +170,9 @@ class _Builder:
     """One report's story: the cover, the front matter (contents, summary), then the sections as
     ``reportgen.layout`` paginates them; and the canvas that draws the page furniture around it."""
 
-    def __init__(self, plan: ReportPlan, results: Sequence[WidgetResult], generated: datetime) -> None:
+    def __init__(self, plan: ReportPlan, results: Sequence[WidgetResult], generated: datetime,
+                 alarms: Alarms) -> None:
+        self.alarms = alarms
         self.plan, self.spec, self.generated = plan, plan.spec, generated
         self.fonts = FontChain(self.spec.layout.fonts, base=self.spec.path.parent)
         self.pagesize = page_size(self.spec.layout)
@@ -336,19 +347,25 @@ class _Builder:
             first_block.append(len(blocks))
             requests = [request for request in self.requests if request.section == number]
             columns = section.columns or self.spec.layout.columns
-            cuts = sorted({0, len(requests), *(text.before for text in section.texts)})
+            places = [text.before for text in section.texts] + [alarms.before for alarms in section.alarms]
+            cuts = sorted({0, len(requests), *places})
             for start, stop in zip(cuts, cuts[1:] + [None]):
-                if start and stop is None and not any(t.before == start for t in section.texts):
+                if start and stop is None and start not in places:
                     break
                 part = requests[start:stop]
                 flowables = self._heading(number, section.title) if start == 0 else []
-                if not requests and not section.texts:
+                if not requests and not section.texts and not section.alarms:
                     flowables.append(self.para("This section has no widgets.", _NOTE))
                 for text in section.texts:
                     if text.before == start:
                         flowables += markdown_flowables(text.text, _TEXT_STYLES,
                                                         markup=lambda run, bold: self.fonts.markup(run, bold=bold))
                         flowables.append(Spacer(0, 4))
+                for place, item in enumerate(section.alarms):
+                    if item.before == start:
+                        result = self.alarms.get((number, place), AlarmsResult((), "the alarms were not fetched"))
+                        flowables += [AlarmsTable(result, self.fonts, zone=self.spec.tz, end=self.plan.window.end,
+                                                  long_window=self.long_window), Spacer(0, 6)]
                 headings.append(flowables)
                 members.append(part)
                 blocks.append(Block(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from reportgen.alarmreport import AlarmsResult, fetch_alarms
 from reportgen.assemble import write_pdf
 from reportgen.aws import WidgetImageClient, open_clients
 from reportgen.csvout import write_csv
@@ -29,10 +30,12 @@ from reportgen.metricdata import fetch_numbers
 from reportgen.model import (
     DEFAULT_POLICY,
     DEFAULT_RATE_LIMIT,
+    AlarmsItem,
     AwsTarget,
     ClientKey,
     ReportPlan,
     RetryPolicy,
+    Section,
     WidgetResult,
 )
 from reportgen.plan import make_plan
@@ -139,7 +142,14 @@ async def run_reports(
                         progress.warn(f"{plan.spec.id}: {error}")
                         return ReportOutcome(plan, (), out_dir / plan.output_name, error=error, problems=problems)
                 progress.report_started(plan)
-                results = await _fetch_report(plan, clients, accounts, policy, progress, now=generated_at)
+                results, alarms = await asyncio.gather(
+                    _fetch_report(plan, clients, accounts, policy, progress, now=generated_at),
+                    _fetch_alarms(plan, clients, accounts, policy))
+                for (section, _), found in alarms.items():
+                    if found.error is not None:
+                        line = f"{plan.spec.id}: section {plan.spec.sections[section].title!r}: alarms: {found.error}"
+                        problems += (line,)
+                        progress.warn(line)
                 path = out_dir / plan.output_name
                 if not any(result.ok for result in results):
                     first = results[0].error if results else "; ".join(problems) or "the report has no widgets"
@@ -148,7 +158,7 @@ async def run_reports(
                     return ReportOutcome(plan, results, path, error=error, problems=problems)
                 try:
                     warnings = await loop.run_in_executor(executor, functools.partial(
-                        write_pdf, plan, results, path, generated_at=generated_at))
+                        write_pdf, plan, results, path, generated_at=generated_at, alarms=alarms))
                     if csv and plan.spec.has_tables:
                         written = await asyncio.to_thread(write_csv, plan, results, path)
                         progress.note(f"{plan.spec.id}: numbers in {', '.join(str(p) for p in written)}")
@@ -257,6 +267,22 @@ async def _fetch_report(plan: ReportPlan, clients: Mapping[ClientKey, WidgetImag
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(one_widget(i)) for i in range(len(plan.widgets))]
     return tuple(task.result() for task in tasks)
+
+
+async def _fetch_alarms(plan: ReportPlan, clients: Mapping[ClientKey, WidgetImageClient | WidgetFailure],
+                        accounts: _Accounts, policy: RetryPolicy) -> dict[tuple[int, int], AlarmsResult]:
+    """The alarms of every `alarms:` item of the report, over its period, by (section, item)."""
+    async def one(section: Section, item: AlarmsItem) -> AlarmsResult:
+        aws = section.aws or plan.spec.aws
+        # History is the stricter quota (3/s against DescribeAlarms' 9/s): one limiter at it paces both.
+        return await fetch_alarms(clients[ClientKey.of(aws)], accounts.limits(aws)["DescribeAlarmHistory"], policy,
+                                  start=plan.window.start, end=plan.window.end, prefix=item.prefix,
+                                  state=item.state, names=item.names)
+
+    places = [(number, place, section, item) for number, section in enumerate(plan.spec.sections)
+              for place, item in enumerate(section.alarms)]
+    found = await asyncio.gather(*(one(section, item) for _, _, section, item in places))
+    return {(number, place): result for (number, place, _, _), result in zip(places, found)}
 
 
 def _paced_rate(granted: Sequence[float]) -> float:
