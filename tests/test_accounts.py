@@ -77,3 +77,15 @@ def test_a_role_that_cannot_be_assumed_is_one_line_for_all_its_widgets(
     assert "5 widgets of denied not drawn" in lines[0]
     assert "Elsewhere 3" not in err  # no line per widget
     assert len(PdfReader(tmp_path / "out" / "denied-2026-11-26.pdf").pages) >= 1
+
+
+def test_assumed_credentials_are_renewed_before_they_expire(tmp_path: Path,
+                                                            make_standin: Callable[..., BackgroundStandIn]) -> None:
+    # Sessions of five minutes are inside botocore's renewal window from the start, so every request renews
+    # them first: the run must go on with fresh credentials rather than fail with ExpiredToken.
+    standin = make_standin(session_seconds=300)
+    report(tmp_path, "renewed", f"{{profile: base, role_arn: '{ROLE}'}}", 4)
+    assert run(tmp_path, standin) == 0
+    stats = standin.stats()
+    assert stats["accounts"][OTHER]["served"] == 4
+    assert stats["sts"]["AssumeRole"]["requests"] > 1 and stats["sts"]["AssumeRole"]["errors"] == 0

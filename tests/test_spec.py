@@ -781,3 +781,11 @@ def test_file_names_in_any_script(write_spec: WriteSpec, tmp_path: Path) -> None
                                   name="報告.yaml"))
     assert loaded.layout.logo == tmp_path / "ロゴ.png"
     assert loaded.sections[0].widgets[0].title == "CPU 使用率"
+
+
+def test_the_estate_example_uses_a_dashboard_a_repeat_and_alarms(examples_dir: Path) -> None:
+    spec = load_spec(examples_dir / "estate" / "incident-review.yaml")
+    alarms, dashboard, per_instance = spec.sections
+    assert alarms.alarms and any("alarms" in w.source.get("annotations", {}) for w in alarms.widgets)
+    assert dashboard.dashboard is not None and dashboard.dashboard.name == "prod-web-overview"
+    assert per_instance.repeat is not None and per_instance.repeat.dimension == "InstanceId"
