@@ -10,7 +10,6 @@ exception: the alarms never stop a report.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
@@ -18,10 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from reportgen.errors import ReportgenError, TransientError, WidgetFailure
+from reportgen import apicall
+from reportgen.apicall import GaveUp
+from reportgen.errors import WidgetFailure
 from reportgen.model import RetryPolicy
 from reportgen.ratelimit import StrictRateLimiter
-from reportgen.retry import backoff
 
 ALARM = "ALARM"
 
@@ -84,7 +84,7 @@ async def fetch_alarms(source: AlarmSource | WidgetFailure, limiter: StrictRateL
             episodes = _episodes(name, changes[::-1], start, end)
             if episodes:
                 summaries.append(AlarmSummary(name, alarm.get("AlarmDescription"), episodes))
-    except _GaveUp as exc:
+    except GaveUp as exc:
         return AlarmsResult((), error=str(exc))
     summaries.sort(key=lambda summary: summary.episodes[0].started, reverse=True)
     return AlarmsResult(tuple(summaries))
@@ -114,16 +114,6 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-class _GaveUp(ReportgenError):
-    """A call that failed for good, after ``attempts`` tries."""
-
-    def __init__(self, operation: str, failure: WidgetFailure, attempts: int) -> None:
-        super().__init__(str(failure))
-        self.operation, self.failure, self.attempts = operation, failure, attempts
-
-    def __str__(self) -> str:
-        tries = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
-        return f"{self.operation}: {self.failure}{tries}"
 
 
 class _Calls:
@@ -146,20 +136,4 @@ class _Calls:
 
     async def call(self, call: Callable[..., Awaitable[dict[str, Any]]], params: dict[str, Any]) -> dict[str, Any]:
         operation = "".join(part.title() for part in call.__name__.split("_"))
-        attempts = 0
-        retrying = backoff(attempts=self.policy.attempts, base_delay=self.policy.base_delay,
-                           max_delay=self.policy.max_delay,
-                           retryable=lambda exc: isinstance(exc, WidgetFailure) and exc.retryable)
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts += 1
-                    await self.limiter.acquire()  # every attempt, retries too, waits its turn
-                    try:
-                        async with asyncio.timeout(self.policy.timeout):
-                            answer = await call(**params)
-                    except TimeoutError as exc:
-                        raise TransientError(f"no answer within {self.policy.timeout:g} s") from exc
-        except WidgetFailure as failure:
-            raise _GaveUp(operation, failure, attempts) from failure
-        return answer
+        return await apicall.call(lambda: call(**params), self.limiter, self.policy, operation=operation)

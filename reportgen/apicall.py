@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from reportgen.errors import TransientError, WidgetFailure
+from reportgen.errors import ReportgenError, TransientError, WidgetFailure
 from reportgen.model import RetryPolicy
 from reportgen.ratelimit import StrictRateLimiter
 from reportgen.retry import backoff
@@ -19,17 +19,35 @@ from reportgen.retry import backoff
 T = TypeVar("T")
 
 
-async def call(request: Callable[[], Awaitable[T]], limiter: StrictRateLimiter, policy: RetryPolicy) -> T:
+class GaveUp(ReportgenError):
+    """A call that failed for good: the last ``failure``, after ``attempts`` tries (a refusal takes one)."""
+
+    def __init__(self, failure: WidgetFailure, attempts: int, *, operation: str | None = None) -> None:
+        super().__init__(str(failure))
+        self.failure, self.attempts, self.operation = failure, attempts, operation
+
+    def __str__(self) -> str:
+        tries = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
+        return f"{self.operation + ': ' if self.operation else ''}{self.failure}{tries}"
+
+
+async def call(request: Callable[[], Awaitable[T]], limiter: StrictRateLimiter, policy: RetryPolicy, *,
+               operation: str | None = None) -> T:
     """``await request()`` until it answers, at most ``policy.attempts`` times; every attempt waits its turn at
-    ``limiter``. Raises the last ``WidgetFailure`` when it never does (a refusal is not retried)."""
+    ``limiter``. Raises ``GaveUp`` (named ``operation`` in its message, when given) when it never does."""
+    attempts = 0
     retrying = backoff(attempts=policy.attempts, base_delay=policy.base_delay, max_delay=policy.max_delay,
                        retryable=lambda exc: isinstance(exc, WidgetFailure) and exc.retryable)
-    async for attempt in retrying:
-        with attempt:
-            await limiter.acquire()
-            try:
-                async with asyncio.timeout(policy.timeout):
-                    return await request()
-            except TimeoutError as exc:
-                raise TransientError(f"no answer within {policy.timeout:g} s") from exc
+    try:
+        async for attempt in retrying:
+            with attempt:
+                attempts += 1
+                await limiter.acquire()
+                try:
+                    async with asyncio.timeout(policy.timeout):
+                        return await request()
+                except TimeoutError as exc:
+                    raise TransientError(f"no answer within {policy.timeout:g} s") from exc
+    except WidgetFailure as failure:
+        raise GaveUp(failure, attempts, operation=operation) from failure
     raise AssertionError("unreachable: backoff re-raises the last failure")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from reportgen import apicall
+from reportgen.apicall import GaveUp
 from reportgen.dashboards import DashboardError, parse_dashboard
 from reportgen.errors import WidgetFailure
 from reportgen.model import (
@@ -155,7 +156,7 @@ class _Expansion:
             body = await self.call(source, lambda s: s.get_dashboard(dashboard.name), limits, "GetDashboard")
             content = parse_dashboard(dashboard.name, body, variables=dict(dashboard.variables),
                                       default_region=aws.region)
-        except (WidgetFailure, DashboardError) as exc:
+        except (WidgetFailure, GaveUp, DashboardError) as exc:
             return [self.problem(f"dashboard `{dashboard.name}` could not be read: {exc}", section)]
         defaults = json.loads(dashboard.defaults)
         items: list[Item] = []
@@ -193,7 +194,7 @@ class _Expansion:
                 if not page.get("NextToken"):
                     break
                 params["NextToken"] = page["NextToken"]
-        except WidgetFailure as failure:
+        except (WidgetFailure, GaveUp) as failure:
             self.problems.append(f"{self.spec.id}: {what}: ListMetrics failed: {failure}")
             return [], f"the values to repeat over could not be listed: {failure}"
         matching = sorted(v for v in found if repeat.match is None or fnmatch.fnmatchcase(v, repeat.match))

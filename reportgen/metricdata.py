@@ -12,7 +12,6 @@ GetMetricData cannot reach another region in the same call, so a row in one is l
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import statistics
@@ -22,12 +21,12 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any, Protocol
 
-from reportgen import expression
-from reportgen.errors import ReportgenError, TransientError, WidgetFailure
+from reportgen import apicall, expression
+from reportgen.apicall import GaveUp
+from reportgen.errors import WidgetFailure
 from reportgen.model import DEFAULT_PERIOD, RetryPolicy, SeriesData, SeriesStats, WidgetNumbers
 from reportgen.periods import parse_time_expression, to_utc
 from reportgen.ratelimit import StrictRateLimiter
-from reportgen.retry import backoff
 
 DEFAULT_STAT = "Average"
 DEFAULT_START, DEFAULT_END = "-PT3H", "P0D"  # CloudWatch's, for a widget that sets no range of its own
@@ -300,16 +299,6 @@ class _Merged:
     status: str = "Complete"
 
 
-class _GaveUp(ReportgenError):
-    """A GetMetricData call that failed for good, after ``attempts`` tries."""
-
-    def __init__(self, failure: WidgetFailure, attempts: int) -> None:
-        super().__init__(str(failure))
-        self.failure = failure
-        self.attempts = attempts
-
-    def __str__(self) -> str:
-        return f"{self.failure} (after {self.attempts} attempts)" if self.attempts > 1 else str(self.failure)
 
 
 async def fetch_numbers(metric_widget: str, source: MetricDataSource | WidgetFailure, limiter: StrictRateLimiter,
@@ -343,7 +332,7 @@ async def fetch_numbers(metric_widget: str, source: MetricDataSource | WidgetFai
             earlier, found_before = await fetching.series(start - (end - start), start)
             before = tuple(series_stats(each) for each in earlier)
             found += tuple(f"previous period: {note}" for note in found_before)
-    except (WidgetFailure, _GaveUp) as exc:
+    except (WidgetFailure, GaveUp) as exc:
         return WidgetNumbers(error=str(exc), notes=notes)
     return WidgetNumbers(series=series, stats=tuple(series_stats(each) for each in series), previous=before,
                          notes=tuple(dict.fromkeys(notes + found)))
@@ -399,23 +388,7 @@ class _Fetch:
                           values=tuple(v for _, v in points), unit=self.units.get(series.id))
 
     async def _call(self, params: dict[str, Any]) -> dict[str, Any]:
-        attempts = 0
-        retrying = backoff(attempts=self.policy.attempts, base_delay=self.policy.base_delay,
-                           max_delay=self.policy.max_delay,
-                           retryable=lambda exc: isinstance(exc, WidgetFailure) and exc.retryable)
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts += 1
-                    await self.limiter.acquire()  # every attempt, retries too, waits its turn
-                    try:
-                        async with asyncio.timeout(self.policy.timeout):
-                            answer = await self.source.get_metric_data(**params)
-                    except TimeoutError as exc:
-                        raise TransientError(f"no answer within {self.policy.timeout:g} s") from exc
-        except WidgetFailure as failure:
-            raise _GaveUp(failure, attempts) from failure
-        return answer
+        return await apicall.call(lambda: self.source.get_metric_data(**params), self.limiter, self.policy)
 
 
 def _said(message: Mapping[str, Any]) -> str:
