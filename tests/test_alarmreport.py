@@ -13,10 +13,9 @@ import pytest
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from reportgen.alarmreport import AlarmEpisode, AlarmsResult, fetch_alarms
-from reportgen.aws import translate_error
+from reportgen.aws import WidgetImageClient
 from reportgen.errors import AwsError, CredentialsError
 from reportgen.local import BackgroundStandIn
 from reportgen.model import RetryPolicy
@@ -38,27 +37,7 @@ class Clock:
         return self.at.timestamp()
 
 
-class CloudWatchAlarms:
-    """The two calls ``fetch_alarms`` makes, over an aiobotocore client, errors translated as ``aws`` does."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    async def describe_alarms(self, **params: Any) -> dict[str, Any]:
-        return await self._call("describe_alarms", params)
-
-    async def describe_alarm_history(self, **params: Any) -> dict[str, Any]:
-        return await self._call("describe_alarm_history", params)
-
-    async def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        try:
-            answer: dict[str, Any] = await getattr(self.client, operation)(**params)
-        except (BotoCoreError, ClientError) as exc:
-            raise translate_error(exc) from exc
-        return answer
-
-
-class Throttled(CloudWatchAlarms):
+class Throttled(WidgetImageClient):
     """CloudWatch turning the first ``times`` calls away, as it does an account over its rate."""
 
     def __init__(self, client: Any, times: int) -> None:
@@ -132,7 +111,7 @@ async def test_episodes_are_the_stays_in_alarm_the_history_holds(put: Callable[.
     put("cpu", CPU, AlarmDescription="CPU above 80")
     put("quiet", [10.0] * 60)
     async with source() as client:
-        result = await fetch_alarms(CloudWatchAlarms(client), StrictRateLimiter(1000), POLICY, start=HOUR[0],
+        result = await fetch_alarms(WidgetImageClient(client), StrictRateLimiter(1000), POLICY, start=HOUR[0],
                                     end=HOUR[1], prefix=namespace)
         changes = await history(client, f"{namespace}-cpu")
     assert result.error is None
@@ -152,7 +131,7 @@ async def test_an_episode_that_spans_an_edge_of_the_period_keeps_its_start_and_h
         put: Callable[..., None], source: Callable[..., Any], namespace: str) -> None:
     put("cpu", CPU)
     async with source() as client:
-        result = await fetch_alarms(CloudWatchAlarms(client), StrictRateLimiter(1000), POLICY,
+        result = await fetch_alarms(WidgetImageClient(client), StrictRateLimiter(1000), POLICY,
                                     start=START + 33 * MINUTE, end=START + 35 * MINUTE, names=[f"{namespace}-cpu"])
     (summary,) = result.alarms
     (episode,) = summary.episodes
@@ -164,7 +143,7 @@ async def test_state_narrows_to_the_alarms_in_it_now(put: Callable[..., None], s
     put("cpu", CPU)
     put("stuck", [90.0] * 60)
     async with source() as client:
-        result = await fetch_alarms(CloudWatchAlarms(client), StrictRateLimiter(1000), POLICY, start=HOUR[0],
+        result = await fetch_alarms(WidgetImageClient(client), StrictRateLimiter(1000), POLICY, start=HOUR[0],
                                     end=HOUR[1], prefix=namespace, state="ALARM")
     (summary,) = result.alarms
     assert summary.alarm == f"{namespace}-stuck" and summary.episodes[0].ended is None
@@ -176,7 +155,7 @@ async def test_every_page_is_followed(put: Callable[..., None], source: Callable
     for number in range(51):  # more alarms than one page of DescribeAlarms
         put(f"cpu{number:02d}", CPU)
     async with source() as client:
-        result = await fetch_alarms(CloudWatchAlarms(client), StrictRateLimiter(1000), POLICY,
+        result = await fetch_alarms(WidgetImageClient(client), StrictRateLimiter(1000), POLICY,
                                     start=START - len(flapping) * MINUTE, end=HOUR[1], prefix=namespace)
     episodes = {summary.alarm: len(summary.episodes) for summary in result.alarms}
     assert episodes == {f"{namespace}-flap": 130, **{f"{namespace}-cpu{number:02d}": 3 for number in range(51)}}
