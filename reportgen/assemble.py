@@ -64,6 +64,7 @@ from reportgen.model import (
     WidgetSpec,
 )
 from reportgen.numbertables import NumbersTable, SummaryTable, comparisons, flagged, long_window, table_height
+from reportgen.pngpass import draw_png, passable
 from reportgen.richtext import TextStyles, markdown_flowables
 
 PAGE_SIZES: dict[str, tuple[float, float]] = {"A4": A4, "A3": A3, "LETTER": LETTER, "LEGAL": LEGAL}
@@ -518,6 +519,10 @@ class _Picture(Flowable):
         return self.width, self.height
 
     def draw(self) -> None:
+        passed = passable(self.png)
+        if passed is not None:  # its compressed rows go into the PDF as they are, not decoded and recompressed
+            draw_png(self.canv, self.png, passed, 0, 0, self.width, self.height)
+            return
         try:
             self.canv.drawImage(ImageReader(io.BytesIO(self.png)), 0, 0, self.width, self.height, mask="auto")
         except Exception:  # pixel data that passed its checksums and still does not decode

@@ -125,9 +125,11 @@ class FontChain:
         A character no font covers goes with the base font (reportlab draws a box) and is noted in
         ``missing``. Whitespace between two runs goes with the base font when one side is in it.
         """
+        base = self.bold if bold else self.regular
+        if text.isascii() and text.isprintable():  # most of a report: the base font has every character
+            return [(base, text)] if text else []
         text = unicodedata.normalize("NFC", text)
         self._discover(text, bold)
-        base = self.bold if bold else self.regular
         fonts = [None if _neutral(char) else self._font_for(char, bold) for char in text]
         self._whole_words(text, fonts, base)
         pieces: list[tuple[str, str]] = []
