@@ -21,6 +21,8 @@ for retry tests.
     throttle    the sliding-window limiter, per account and operation
     sts         GetCallerIdentity and AssumeRole: access keys and roles mapped to accounts
     faults      injected errors for retry tests
+    chaos       misbehaviour on demand (latency, throttles, errors, resets, slow bodies), fast mode, and
+                arrivals counted per key and account in every second
     server      the aiohttp app, its control endpoints, and ways to run it
     gallery     one PNG per feature and a contact sheet (``make gallery``)
     mailsink    an SMTP server (aiosmtpd) that keeps every message as an .eml file (``reportgen local mail``)

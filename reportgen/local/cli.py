@@ -2,6 +2,8 @@
 
     serve [--port N] [--rate-limit 20] [--workers N] [--data PATH] [--no-synthetic] [-v] [--stop-on-eof]
           [--account KEY=ACCOUNT]… [--deny-role ARN]… [--require-external-id ARN=ID]… [--session-seconds N]
+          [--latency MS[:JITTER_MS]] [--throttle-fraction F] [--error-fraction F] [--reset-fraction F]
+          [--slow-body-fraction F] [--seed N] [--fast]
     seed --data PATH [--start ISO --end ISO | --days N]
     mail --dir DIR [--port N] [--stop-on-eof]
 
@@ -20,6 +22,14 @@ The stand-in answers STS too (see ``reportgen.local.sts``): ``--account`` puts a
 ``--require-external-id`` makes it refuse a role without that ExternalId, and ``--session-seconds`` makes
 every assumed-role session last N seconds, so a test can watch credentials expire.
 
+It misbehaves on demand, as CloudWatch may on a bad night (see ``reportgen.local.chaos``), in
+GetMetricWidgetImage and GetMetricData: ``--latency 300:100`` answers each request the rate limit admits
+300 ± 100 ms late; of those requests, ``--throttle-fraction`` answers that share with Throttling,
+``--error-fraction`` with a 500 or 503, ``--reset-fraction`` with half an answer and a connection reset, and
+``--slow-body-fraction`` with an answer trickled a byte a second. ``--seed`` makes the draws repeatable (the
+same requests get the same fates). ``--fast`` answers every valid widget with a PNG of its size drawn once,
+so a benchmark measures the client, not the drawing.
+
 ``seed`` fills a store with the demo estate (see ``reportgen.local.seed``) over a window, by default the
 7 days up to now, and prints one line saying what it wrote.
 
@@ -29,7 +39,8 @@ every assumed-role session last N seconds, so a test can watch credentials expir
 on SIGTERM, SIGINT or, with ``--stop-on-eof``, the end of its standard input.
 
 Exit codes: 0 stopped by a signal or seeded, 1 cannot run (missing extra, port taken, store or mail folder
-unusable, an account id or role ARN that is malformed), 2 bad arguments.
+unusable, an account id or role ARN that is malformed), 2 bad arguments (chaos fractions that add up to more
+than 1 among them).
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import sqlite3
@@ -60,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
+        if args.command == "serve":
+            _check_fractions(parser, args)
     except SystemExit as exc:  # --help and usage errors
         return int(exc.code or 0)
     if args.command == "seed":
@@ -72,10 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = _mail(args.port, args.dir, stop_on_eof=args.stop_on_eof)
     else:
         logging.getLogger("aiohttp.access").setLevel(logging.INFO if args.verbose else logging.WARNING)
-        sts = {"accounts": dict(args.accounts), "denied_roles": args.denied_roles,
-               "required_external_ids": dict(args.external_ids), "session_seconds": args.session_seconds}
+        options = {"accounts": dict(args.accounts), "denied_roles": args.denied_roles,
+                   "required_external_ids": dict(args.external_ids), "session_seconds": args.session_seconds,
+                   "latency_ms": args.latency[0], "jitter_ms": args.latency[1],
+                   "throttle_fraction": args.throttle_fraction, "error_fraction": args.error_fraction,
+                   "reset_fraction": args.reset_fraction, "slow_body_fraction": args.slow_body_fraction,
+                   "seed": args.seed, "fast": args.fast}
         run = _serve(args.port, args.rate_limit, args.workers, data=args.data, synthetic=args.synthetic,
-                     stop_on_eof=args.stop_on_eof, sts=sts)
+                     stop_on_eof=args.stop_on_eof, options=options)
     try:
         asyncio.run(run)
     except ReportgenError as exc:
@@ -134,13 +152,13 @@ async def _stop_event(stop_on_eof: bool) -> AsyncIterator[asyncio.Event]:
 
 
 async def _serve(port: int, rate_limit: float, workers: int | None, *, data: str = ":memory:", synthetic: bool = True,
-                 stop_on_eof: bool = False, sts: Mapping[str, Any] | None = None) -> None:
+                 stop_on_eof: bool = False, options: Mapping[str, Any] | None = None) -> None:
     async with _stop_event(stop_on_eof) as stop:
         # Imported here, through the package, so a missing `local` extra becomes a one-line SetupError.
         from reportgen.local import create_app, running
 
         try:
-            app = create_app(rate_limit=rate_limit, workers=workers, data=data, synthetic=synthetic, **(sts or {}))
+            app = create_app(rate_limit=rate_limit, workers=workers, data=data, synthetic=synthetic, **(options or {}))
         except ValueError as exc:  # an account id or role ARN that STS cannot use
             raise SetupError(f"cannot serve STS as asked: {exc}") from None
         async with running(app, port) as url:
@@ -198,6 +216,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-seconds", type=positive_number, metavar="N",
                        help="every assumed-role session lasts N seconds, whatever it asks for (default: as asked, "
                             "900 to 43200)")
+    chaos = serve.add_argument_group("chaos", "misbehave in GetMetricWidgetImage and GetMetricData, as CloudWatch "
+                                              "may; each fraction is a share of the requests the rate limit admits")
+    chaos.add_argument("--latency", type=_latency, default=(0.0, 0.0), metavar="MS[:JITTER_MS]",
+                       help="answer each request MS milliseconds late, give or take JITTER_MS (e.g. 300:100)")
+    chaos.add_argument("--throttle-fraction", type=_fraction, default=0.0, metavar="F",
+                       help="answer this share with Throttling (400 Rate exceeded)")
+    chaos.add_argument("--error-fraction", type=_fraction, default=0.0, metavar="F",
+                       help="answer this share with InternalServiceError (500) or ServiceUnavailable (503), half each")
+    chaos.add_argument("--reset-fraction", type=_fraction, default=0.0, metavar="F",
+                       help="answer this share with the status, headers and half the body, then reset the connection")
+    chaos.add_argument("--slow-body-fraction", type=_fraction, default=0.0, metavar="F",
+                       help="answer this share with the headers, then a byte of the body a second")
+    chaos.add_argument("--seed", type=int, default=0, metavar="N",
+                       help="seed of the draws, so a run is repeatable (default: %(default)s)")
+    chaos.add_argument("--fast", action="store_true",
+                       help="answer every valid widget with a PNG of its size drawn once, instead of drawing it")
     seed = commands.add_parser("seed", help="fill a metric store with a demo estate (EC2, ALB, Lambda, RDS, "
                                             "DynamoDB, SQS, API Gateway)")
     seed.add_argument("--data", required=True, metavar="PATH", help="SQLite file of the metric store")
@@ -218,6 +252,35 @@ def _instant(text: str) -> datetime:
         return to_utc(datetime.fromisoformat(text), UTC)  # a naive time is UTC, as in CloudWatch's API
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-11-25T00:00:00Z") from None
+
+
+def _check_fractions(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    # One draw decides among them, so their shares must fit in one whole.
+    total = args.throttle_fraction + args.error_fraction + args.reset_fraction + args.slow_body_fraction
+    if total > 1:
+        parser.error(f"the chaos fractions add up to {total:g}, more than 1")
+
+
+def _latency(text: str) -> tuple[float, float]:
+    latency, _, jitter = text.partition(":")
+    try:
+        values = float(latency), float(jitter or 0)
+    except ValueError:
+        values = (math.nan, math.nan)
+    if not (all(math.isfinite(value) for value in values) and 0 <= values[1] <= values[0]):
+        raise argparse.ArgumentTypeError(f"{text!r} is not MS or MS:JITTER_MS, milliseconds with the jitter "
+                                         "no more than the latency, e.g. 300:100")
+    return values
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:  # nan too
+        raise argparse.ArgumentTypeError(f"not a fraction from 0 to 1: {text!r}")
+    return value
 
 
 def _pair(text: str) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""Injected errors for retry tests: "answer the next N matching requests with this error"."""
+"""Injected errors for retry tests: "answer the next N matching requests with this error"; and CloudWatch's
+usual status and message for the error codes such tests want."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ _DEFAULTS = {
     "InternalServiceError": (500, "Internal service error"),
     "ServiceUnavailable": (503, "Service unavailable"),
 }
+
+
+def service_error(code: str) -> ServiceError:
+    """The error ``code`` as CloudWatch answers it: Throttling 400 "Rate exceeded", InternalServiceError 500,
+    ServiceUnavailable 503; any other code 400, with the code for its message."""
+    status, message = _DEFAULTS.get(code, (400, code))
+    return ServiceError(code, message, status=status)
 
 
 @dataclass
@@ -44,8 +52,8 @@ class Fault:
         error = doc.get("error")
         if not isinstance(error, str) or not _CODE.match(error):
             raise ValueError(f"`error` must be an error code such as Throttling, got {error!r}")
-        default_status, default_message = _DEFAULTS.get(error, (400, error))
-        status = doc.get("status", default_status)
+        default = service_error(error)
+        status = doc.get("status", default.status)
         if not _is_int(status) or not 400 <= status <= 599:
             raise ValueError(f"`status` must be an HTTP error status from 400 to 599, got {status!r}")
         count = doc.get("count", 1)
@@ -54,7 +62,7 @@ class Fault:
         match_title = doc.get("match_title")
         if match_title is not None and not isinstance(match_title, str):
             raise ValueError(f"`match_title` must be a string, got {match_title!r}")
-        message = doc.get("message", default_message)
+        message = doc.get("message", default.message)
         if not isinstance(message, str):
             raise ValueError(f"`message` must be a string, got {message!r}")
         return cls(error, status, message, count, match_title)

@@ -17,6 +17,7 @@ the widget.
 Control endpoints, for tests and operators; not AWS, under a prefix AWS never uses:
     GET    /_reportgen/health  → 200 {"status": "ok"}
     GET    /_reportgen/stats   → {"requests", "served", "throttled", "errors", "faults_injected",
+                                  "chaos": {"throttled", "errors", "resets", "slow", "trickling"}, "renders",
                                   "max_in_any_second", "rate_limit",
                                   "keys": {access key: {"requests", "served", "throttled", "errors",
                                                         "max_in_any_second"}},
@@ -26,10 +27,21 @@ Control endpoints, for tests and operators; not AWS, under a prefix AWS never us
                                                          "keys": [access key, …]}},
                                   "sts": {action: {"requests", "errors"}}}
                                  All CloudWatch requests, but under "sts". throttled: refused by the rate
-                                 limit; errors: every other error answer, injected faults and expired
-                                 credentials included; max_in_any_second: the most GetMetricWidgetImage
+                                 limit; errors: every other answer that is not a result, injected faults,
+                                 chaos and expired credentials included; chaos: requests chaos throttled,
+                                 failed, reset and trickled, and bodies trickling now; renders: widgets
+                                 handed to the render workers; max_in_any_second: the most GetMetricWidgetImage
                                  requests accepted within any 1.0 s, for the key, the account, or (at the
                                  top) any one account; by operation: the same for each rate-limited operation
+    GET    /_reportgen/arrivals[?operation=GetMetricData]
+                               → {"operation", "first_second",
+                                  "keys": {access key: {"per_second": [n, …], "max_in_any_second",
+                                                        "admitted_max_in_any_second"}},
+                                  "accounts": {account: {the same}}}
+                                 Requests of the operation (default GetMetricWidgetImage) that arrived,
+                                 throttled or not, in each whole second of the stand-in's clock since the
+                                 first one (per_second[i] is second first_second + i; the last hour is kept),
+                                 and the most within any 1.0 s: of all of them, and of those admitted
     GET    /_reportgen/faults  → {"faults": [{"error", "status", "message", "remaining", "match_title"}]}
     POST   /_reportgen/faults  {"error": "Throttling", "status": 400, "count": 2, "match_title": "CPU",
                                 "message": "…"} → 201 {"faults": […]}; only `error` is required,
@@ -42,6 +54,11 @@ fetching stored data, and rendering in a process pool. GetMetricWidgetImage and 
 per-account rate limit of their own, as CloudWatch's quotas are (20 and 50 requests per second): two access keys
 of one account share it. The other operations, and STS, have none. Only GetMetricWidgetImage is subject to
 injected faults; every API request is counted.
+
+Chaos (``create_app``'s latency and fraction settings, see ``chaos``) comes right after the rate limit, for
+the two rate-limited operations: a request admitted waits its latency, then is throttled, failed, answered
+with a reset mid-response, trickled, or answered. In fast mode GetMetricWidgetImage answers a valid widget
+with a PNG of its size drawn once, instead of fetching data and drawing.
 """
 
 from __future__ import annotations
@@ -50,7 +67,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import multiprocessing
 import os
 import signal
@@ -67,6 +83,7 @@ from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 import numpy as np
@@ -74,7 +91,8 @@ from aiohttp import web
 
 from reportgen.errors import SetupError
 from reportgen.local import protocols, render, search, sts
-from reportgen.local.faults import Fault, FaultPlan
+from reportgen.local.chaos import CALM, Arrivals, Chaos, Decision, FastImages
+from reportgen.local.faults import Fault, FaultPlan, service_error
 from reportgen.local.mathexpr import ExpressionError
 from reportgen.local.operations import Operations
 from reportgen.local.protocols import ServiceError
@@ -107,21 +125,24 @@ class _Counts:
 
 
 class StandIn:
-    """What one running stand-in holds: its limiters, faults, counters, metric store and render workers."""
+    """What one running stand-in holds: its limiters, arrival counts, faults, chaos, counters, metric store and
+    render workers."""
 
     def __init__(self, *, rate_limit: float, metric_data_rate_limit: float, workers: int,
                  clock: Callable[[], float] | None, executor_factory: Callable[[], Executor] | None,
                  renderer: Renderer, data: str, synthetic: bool, wall_clock: Callable[[], float],
-                 tokens: sts.SecurityTokenService) -> None:
+                 tokens: sts.SecurityTokenService, chaos: Chaos, fast: bool) -> None:
         self.limiter = SlidingWindowLimiter(rate_limit, clock=clock)
         # Per operation with a quota of its own, keyed by account; the others are not limited.
         self.limiters = {OPERATION: self.limiter,
                          METRIC_DATA: SlidingWindowLimiter(metric_data_rate_limit, clock=clock)}
-        # A limiter that never refuses, keyed by access key: it counts each key's busiest second.
-        self.key_peaks = SlidingWindowLimiter(math.inf, clock=clock)
+        self.arrivals = {operation: Arrivals(operation, clock=clock) for operation in self.limiters}
         self.tokens = tokens
         self.faults = FaultPlan()
+        self.chaos = chaos
+        self.fast_images = FastImages(self._fast_image) if fast else None
         self.counts: dict[str, _Counts] = {}  # per access key
+        self.renders = 0  # widgets handed to the render workers
         self.workers = workers
         self.renderer = renderer
         self.wall_clock = wall_clock
@@ -149,6 +170,8 @@ class StandIn:
         await asyncio.gather(*(loop.run_in_executor(self._executor, render.warm_up) for _ in range(self.workers)))
         log.info("render workers ready: %d; rate limit: %g requests/s per account; metric store: %s%s",
                  self.workers, self.limiter.rate, self._data, "" if self._synthetic else "; no synthetic data")
+        if not self.chaos.calm or self.fast_images is not None:
+            log.info("misbehaving on demand: %r%s", self.chaos, "; fast mode" if self.fast_images is not None else "")
 
     async def stop(self) -> None:
         if self._executor is not None:
@@ -161,7 +184,7 @@ class StandIn:
             self._store_thread.shutdown(wait=True)
             self._store_thread = None
 
-    async def answer(self, request: web.Request) -> web.Response:
+    async def answer(self, request: web.Request) -> web.StreamResponse:
         """Answer one AWS API request: CloudWatch's, or STS's."""
         request_id = str(uuid.uuid4())
         caller = protocols.caller(request.headers, request.query)
@@ -182,45 +205,60 @@ class StandIn:
         # names the operation in a header and CBOR in the path; a query request may name it only in its
         # body, read first.
         named = protocol.operation(request.headers, request.query, request.path)
-        if named is not None and not self._admitted(named, key, account):
+        decision = CALM if named is None else self._arrive(named, key, account)
+        if decision is None:
             counts.throttled += 1
             return _response(protocol.encode_error(_THROTTLED, request_id))
         body = await request.read()
         try:
             call = protocol.decode(request.headers, request.query, body, request.path)
-            if named is None and not self._admitted(call.operation, key, account):
-                counts.throttled += 1
-                return _response(protocol.encode_error(_THROTTLED, request_id))
+            if named is None:
+                arrived = self._arrive(call.operation, key, account)
+                if arrived is None:
+                    counts.throttled += 1
+                    return _response(protocol.encode_error(_THROTTLED, request_id))
+                decision = arrived
+            if decision.delay:  # the service's latency: this request waits, the others go on
+                await asyncio.sleep(decision.delay)
+            if decision.error is not None:
+                raise decision.error
             if call.operation == OPERATION:
                 result: Mapping[str, Any] = {"MetricWidgetImage": await self._metric_widget_image(call.params,
                                                                                                  caller.region)}
             else:
                 result = await self._operation(call.operation, call.params, caller.region)
         except ServiceError as error:
-            counts.errors += 1
-            return _response(protocol.encode_error(error, request_id))
+            reply, served = protocol.encode_error(error, request_id), False
         except Exception:
             log.exception("request %s failed", request_id)
-            counts.errors += 1
             failure = ServiceError("InternalServiceError", f"the stand-in failed; see its log for request {request_id}",
                                    status=500)
-            return _response(protocol.encode_error(failure, request_id))
-        counts.served += 1
-        if call.operation == OPERATION and call.params.get("OutputFormat") == "image/png":
-            return web.Response(body=result["MetricWidgetImage"], content_type="image/png",
-                                headers={"x-amzn-RequestId": request_id})
-        return _response(protocol.encode_result(call.operation, result, request_id))
+            reply, served = protocol.encode_error(failure, request_id), False
+        else:
+            served = True
+            if call.operation == OPERATION and call.params.get("OutputFormat") == "image/png":
+                reply = protocols.Reply(200, result["MetricWidgetImage"], "image/png", {"x-amzn-RequestId": request_id})
+            else:
+                reply = protocol.encode_result(call.operation, result, request_id)
+        if decision.on_the_wire:
+            counts.errors += 1
+            return await self.chaos.deliver(request, reply, decision.outcome)
+        if served:
+            counts.served += 1
+        else:
+            counts.errors += 1
+        return _response(reply)
 
-    def _admitted(self, operation: str, key: str, account: str) -> bool:
-        """Whether ``key``, of ``account``, may call ``operation`` now: always, for an operation without a rate
-        limit."""
+    def _arrive(self, operation: str, key: str, account: str) -> Decision | None:
+        """Count a request for ``operation`` arriving from ``key``, of ``account``, and decide its fate: None if
+        the rate limit refuses it; else a plain answer, or for an operation with a rate limit of its own
+        whatever the chaos settings draw."""
         limiter = self.limiters.get(operation)
         if limiter is None:
-            return True
+            return CALM
         admitted = limiter.try_acquire(account)
-        if admitted and operation == OPERATION:
-            self.key_peaks.try_acquire(key)
-        return admitted
+        self.arrivals[operation].record(key, account, admitted=admitted)
+        return self.chaos.decide() if admitted else None
 
     async def _operation(self, name: str, params: Mapping[str, Any], region: str | None) -> Mapping[str, Any]:
         operations = self._store_operations()
@@ -245,6 +283,8 @@ class StandIn:
             widget = parse_widget(text, now=datetime.fromtimestamp(self.wall_clock(), UTC), region=region)
         except WidgetError as exc:
             raise ServiceError("InvalidParameterValue", f"MetricWidget: {exc}") from None
+        if self.fast_images is not None:
+            return await self.fast_images.png(widget.width, widget.height)
         try:
             if widget.alarms:  # their thresholds, and their metrics for a widget that has none of its own
                 widget = await self._in_store(partial(self._store_operations().with_alarms, widget, widget.alarms))
@@ -267,11 +307,18 @@ class StandIn:
         render.row_series(widget, [_NO_DATA] * len(widget.metrics), search=recorder)
         return fetched, recorder.answers
 
+    async def _fast_image(self, width: int, height: int) -> bytes:
+        """What fast mode answers for every widget of this size: one line of synthetic data, drawn for real."""
+        widget = parse_widget(json.dumps({**_FAST_WIDGET, "width": width, "height": height}),
+                              now=datetime.fromtimestamp(self.wall_clock(), UTC))
+        return await self._render(widget, None, None)
+
     async def _render(self, widget: Widget, fetched: tuple[Series | None, ...] | None,
                       answers: search.Answers | None) -> bytes:
         executor = self._executor
         if executor is None:
             raise RuntimeError("the stand-in is not started")
+        self.renders += 1
         # Without stored data or SEARCH the renderer gets the widget alone, as it always has.
         job = partial(self.renderer, widget) if fetched is None else partial(self.renderer, widget, fetched)
         if answers is not None:
@@ -300,7 +347,7 @@ class StandIn:
 
     def stats(self) -> dict[str, Any]:
         """The ``/_reportgen/stats`` document: totals, then the same counts per access key and per account."""
-        keys = {key: {**asdict(counts), "max_in_any_second": self.key_peaks.peak(key)}
+        keys = {key: {**asdict(counts), "max_in_any_second": self.arrivals[OPERATION].keys.admitted_peak(key)}
                 for key, counts in self.counts.items()}
         members: dict[str, list[str]] = {}
         for key in keys:
@@ -314,6 +361,8 @@ class StandIn:
         return {
             **_sums(keys.values()),
             "faults_injected": self.faults.injected,
+            "chaos": self.chaos.stats(),
+            "renders": self.renders,
             "max_in_any_second": self.limiter.peak(),
             "rate_limit": self.limiter.rate,
             "keys": keys,
@@ -329,7 +378,10 @@ def _sums(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
 
 
 _STANDIN = web.AppKey("standin", StandIn)
-_THROTTLED = ServiceError("Throttling", "Rate exceeded")
+_THROTTLED = service_error("Throttling")
+# Fast mode's one picture per size: absolute times, so it does not depend on when it is drawn.
+_FAST_WIDGET = {"metrics": [["AWS/EC2", "CPUUtilization", "InstanceId", "i-0fa57"]], "title": "CPUUtilization",
+                "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T03:00:00Z"}
 _NO_DATA = Series(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), None)
 
 
@@ -339,7 +391,9 @@ def create_app(*, rate_limit: float = DEFAULT_RATE_LIMIT, metric_data_rate_limit
                data: str = ":memory:", synthetic: bool = True,
                wall_clock: Callable[[], float] = time.time, accounts: Mapping[str, str] | None = None,
                denied_roles: Collection[str] = (), required_external_ids: Mapping[str, str] | None = None,
-               session_seconds: float | None = None) -> web.Application:
+               session_seconds: float | None = None, latency_ms: float = 0.0, jitter_ms: float = 0.0,
+               throttle_fraction: float = 0.0, error_fraction: float = 0.0, reset_fraction: float = 0.0,
+               slow_body_fraction: float = 0.0, seed: int = 0, fast: bool = False) -> web.Application:
     """The stand-in as an aiohttp app; its metric store and render workers start with the app and stop with it.
 
     ``rate_limit`` and ``metric_data_rate_limit`` are GetMetricWidgetImage's and GetMetricData's requests per
@@ -353,7 +407,18 @@ def create_app(*, rate_limit: float = DEFAULT_RATE_LIMIT, metric_data_rate_limit
     STS (see ``sts``): ``accounts`` maps access keys to 12-digit accounts (other keys get one derived from
     the key); AssumeRole refuses the role ARNs in ``denied_roles``, and those in ``required_external_ids``
     without the ExternalId given there; ``session_seconds`` makes every session last that long, whatever it
-    asked for. ``ValueError`` names a malformed account id or role ARN.
+    asked for.
+
+    Chaos (see ``chaos``), for GetMetricWidgetImage and GetMetricData, the operations a report run calls in
+    bulk and the ones with a quota of their own; never for the others, STS or the control endpoints, so setting
+    up a test is never disturbed. Each request the rate limit admits waits ``latency_ms`` ± ``jitter_ms``
+    (uniform) before it is answered, and is answered, by one draw seeded with ``seed``: Throttling (400) with
+    ``throttle_fraction``, InternalServiceError (500) or ServiceUnavailable (503), half each, with
+    ``error_fraction``, a connection reset after half its answer with ``reset_fraction``, an answer trickled a
+    byte a second with ``slow_body_fraction``, else as usual. ``fast`` answers GetMetricWidgetImage, once the
+    widget is validated, with one PNG per width × height, drawn the first time that size is asked for.
+
+    ``ValueError`` names a malformed account id or role ARN, or a chaos setting out of range.
     """
     app = web.Application()
     app[_STANDIN] = StandIn(rate_limit=rate_limit, metric_data_rate_limit=metric_data_rate_limit,
@@ -362,10 +427,16 @@ def create_app(*, rate_limit: float = DEFAULT_RATE_LIMIT, metric_data_rate_limit
                             wall_clock=wall_clock,
                             tokens=sts.SecurityTokenService(accounts=accounts, denied_roles=denied_roles,
                                                             required_external_ids=required_external_ids,
-                                                            session_seconds=session_seconds, wall_clock=wall_clock))
+                                                            session_seconds=session_seconds, wall_clock=wall_clock),
+                            chaos=Chaos(latency_ms=latency_ms, jitter_ms=jitter_ms, throttle_fraction=throttle_fraction,
+                                        error_fraction=error_fraction, reset_fraction=reset_fraction,
+                                        slow_body_fraction=slow_body_fraction, seed=seed),
+                            fast=fast)
     app.cleanup_ctx.append(_workers)
+    app.on_shutdown.append(_stop_chaos)
     app.router.add_get(f"{CONTROL}/health", _health)
     app.router.add_get(f"{CONTROL}/stats", _stats)
+    app.router.add_get(f"{CONTROL}/arrivals", _arrivals)
     app.router.add_get(f"{CONTROL}/faults", _list_faults)
     app.router.add_post(f"{CONTROL}/faults", _add_fault)
     app.router.add_delete(f"{CONTROL}/faults", _clear_faults)
@@ -448,6 +519,10 @@ class BackgroundStandIn:
         """The ``/_reportgen/stats`` document."""
         return self._control("GET", "stats")
 
+    def arrivals(self, operation: str = OPERATION) -> dict[str, Any]:
+        """The ``/_reportgen/arrivals`` document of ``operation``."""
+        return self._control("GET", f"arrivals?{urlencode({'operation': operation})}")
+
     def add_fault(self, error: str, **rule: Any) -> dict[str, Any]:
         """Inject a fault, e.g. ``add_fault("Throttling", count=2, match_title="CPU")``."""
         return self._control("POST", "faults", {"error": error, **rule})
@@ -491,7 +566,12 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     await standin.stop()
 
 
-async def _api(request: web.Request) -> web.Response:
+async def _stop_chaos(app: web.Application) -> None:
+    # Before the server waits for open requests: a body trickling a byte a second would hold it for minutes.
+    app[_STANDIN].chaos.close()
+
+
+async def _api(request: web.Request) -> web.StreamResponse:
     return await request.app[_STANDIN].answer(request)
 
 
@@ -501,6 +581,15 @@ async def _health(request: web.Request) -> web.Response:
 
 async def _stats(request: web.Request) -> web.Response:
     return web.json_response(request.app[_STANDIN].stats())
+
+
+async def _arrivals(request: web.Request) -> web.Response:
+    arrivals = request.app[_STANDIN].arrivals
+    operation = request.query.get("operation", OPERATION)
+    if operation not in arrivals:
+        return web.json_response({"error": f"arrivals are counted for {', '.join(arrivals)}, not {operation!r}"},
+                                 status=400)
+    return web.json_response(arrivals[operation].to_json())
 
 
 async def _list_faults(request: web.Request) -> web.Response:

@@ -224,7 +224,9 @@ async def test_control_endpoints(make_standin: Callable[..., BackgroundStandIn])
         async with http.get("/_reportgen/stats") as response:
             assert await response.json() == {"requests": 0, "served": 0, "throttled": 0, "errors": 0,
                                              "faults_injected": 0, "max_in_any_second": 0, "rate_limit": 20.0,
-                                             "keys": {}, "accounts": {}, "sts": {}}
+                                             "keys": {}, "accounts": {}, "sts": {},
+                                             "chaos": {"throttled": 0, "errors": 0, "resets": 0, "slow": 0,
+                                                       "trickling": 0}, "renders": 0}
 
 
 async def test_query_protocol_answers_in_xml(standin: BackgroundStandIn) -> None:
