@@ -45,7 +45,6 @@ gallery: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench.py
-	$(PY) bench/render_bench.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -1,6 +1,8 @@
 """The stand-in's drawing speed: widgets rendered per second through a running stand-in, and CPU per render.
 
-    make bench                 (or: .venv/bin/python bench/render_bench.py [--requests N] [--rounds N])
+    .venv/bin/python bench/render_bench.py [--requests N] [--rounds N]
+
+(``make bench`` reports the ``small`` case's rate through the stand-in as ``standin_renders_per_s``.)
 
 Two kinds of widget drawn from deterministic synthetic data over one UTC day, and two drawn from a metric
 store seeded first with the demo estate's week (``reportgen.local.seed``), so runs are comparable:
