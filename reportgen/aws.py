@@ -6,6 +6,7 @@ a retry inside botocore would not pass through the pipeline's rate limiter.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import os
@@ -141,18 +142,32 @@ async def open_clients(
     clients: dict[ClientKey, WidgetImageClient | WidgetFailure] = {}
     sts_endpoint = (endpoint_url if endpoint_url is not None and (local or is_loopback(endpoint_url))
                     and not os.environ.get("AWS_ENDPOINT_URL_STS") else None)
+    unique = list(dict.fromkeys(keys))
+    configs = {key: AioConfig(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        max_pool_connections=(pool_sizes or {}).get(key, 10),
+        connect_timeout=min(timeout, 10.0),
+        read_timeout=timeout,
+    ) for key in unique}
+
+    async def session_of(key: ClientKey) -> tuple[AioSession, str | None] | WidgetFailure:
+        try:
+            return await _session(key, endpoint_url, sts_endpoint, configs[key], local=local)
+        except (BotoCoreError, ClientError) as exc:
+            return _unusable(key, translate_error(exc))
+
+    # Credentials, roles and GetCallerIdentity of every account at once: one after another they cost a run with
+    # many accounts seconds before its first request.
+    sessions = await asyncio.gather(*(session_of(key) for key in unique))
     async with contextlib.AsyncExitStack() as stack:
-        for key in dict.fromkeys(keys):
-            config = AioConfig(
-                retries={"total_max_attempts": 1, "mode": "standard"},
-                max_pool_connections=(pool_sizes or {}).get(key, 10),
-                connect_timeout=min(timeout, 10.0),
-                read_timeout=timeout,
-            )
+        for key, made in zip(unique, sessions):
+            if isinstance(made, WidgetFailure):
+                clients[key] = made
+                continue
+            session, account = made
             try:
-                session, account = await _session(key, endpoint_url, sts_endpoint, config, local=local)
                 client = session.create_client("cloudwatch", region_name=key.region, endpoint_url=endpoint_url,
-                                               config=config)
+                                               config=configs[key])
                 clients[key] = WidgetImageClient(await stack.enter_async_context(client), account=account)
             except (BotoCoreError, ClientError) as exc:
                 clients[key] = _unusable(key, translate_error(exc))
