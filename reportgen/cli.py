@@ -29,7 +29,7 @@ from reportgen.config import (
     local_folder,
 )
 from reportgen.errors import ReportgenError, SpecError, UsageError, WidgetFailure
-from reportgen.files import write_atomic
+from reportgen.files import sweep_stale_temp_files, write_atomic
 from reportgen.jobs import Job, Shard, dates_for, select_jobs, shard_jobs
 from reportgen.model import (
     REPORT_ID,
@@ -71,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _local(args[1:])
     parser = _parser()
     options = parser.parse_args(args)
+    # botocore logs some failures (an expired SSO login) with a traceback, which reportgen reports itself, and at
+    # DEBUG every request's headers, credentials among them: every command that reaches AWS keeps it quiet.
+    for name in ("botocore", "aiobotocore"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     with _errors_to_exit_codes() as outcome:
         outcome.code = options.handler(options)
     return outcome.code
@@ -362,9 +366,7 @@ def _run(options: argparse.Namespace) -> int:
         check_specs_against(config, specs)
         _check_password(config, specs)
     _output_folder(options.out)
-    # botocore logs some failures (an expired SSO login) with a traceback; reportgen reports them itself.
-    for name in ("botocore", "aiobotocore"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    sweep_stale_temp_files(options.out)  # what a run killed outright left half-written
     progress = Progress.for_stream(sys.stderr, quiet=options.quiet)
     policy = RetryPolicy(attempts=options.attempts, timeout=options.timeout)
     try:

@@ -275,7 +275,11 @@ def read_yaml(path: Path, what: str, keys: str) -> tuple[dict[str, Any], Context
     except UnicodeDecodeError as exc:
         raise SpecError(f"the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from exc
     # yaml.safe_load's own steps, paused between composing and constructing, so the text is parsed once.
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # it refuses control characters at once, before any node
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise SpecError(f"invalid YAML: {exc.reason} (character #x{exc.character:04x})", file=path, line=line) from None
     try:
         root = loader.get_single_node()
         if root is None:
