@@ -11,7 +11,6 @@ import dataclasses
 import functools
 import multiprocessing
 import os
-import signal
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from reportgen import worker
 from reportgen.alarmreport import AlarmsResult, fetch_alarms
 from reportgen.assemble import write_pdf
 from reportgen.aws import WidgetImageClient, open_clients
@@ -295,9 +295,5 @@ def pdf_executor(reports: int) -> ProcessPoolExecutor:
     """Worker processes for PDF building. 'spawn', because forking a process that runs an event loop and
     a connection pool is unsafe."""
     workers = max(1, min(reports, os.cpu_count() or 1, 4))
-    # Ctrl-C reaches the whole process group; the parent cancels the run and shuts the pool down, so a
-    # worker need not die mid-report (and print a KeyboardInterrupt traceback) on its own. The initializer
-    # is signal.signal itself: a function of this module would make every worker import it, and with it
-    # the whole AWS stack.
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+                               initializer=worker.start)

@@ -177,14 +177,11 @@ def test_killed_while_rendering_never_leaves_part_of_a_pdf_or_a_temp_file(runs: 
         runs.complete(f"after being {why}")
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline.pdf_executor's spawned workers do not watch for their parent: "
-                                       "a run killed outright leaves its PDF worker running, orphaned, for ever")
 @pytest.mark.timeout(60)
 def test_a_killed_runs_pdf_worker_does_not_outlive_it(runs: Runs) -> None:
     with runs.start("fcntl.flock:parent") as killed:  # the worker kills the run as it starts writing the PDF
         assert killed.wait(60) == -signal.SIGKILL
-    left = session_processes(killed.pid)
-    assert left, "the PDF worker was running when the run was killed"
+    left = session_processes(killed.pid)  # often none already: a worker ends as soon as its parent has
     waiting = [os.pidfd_open(pid) for pid in left]
     try:
         deadline = time.monotonic() + 3
