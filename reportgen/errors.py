@@ -38,7 +38,10 @@ class SpecError(ReportgenError):
         where = str(self.file) if self.file is not None else "<spec>"
         if self.line is not None:
             where += f":{self.line}"
-        return f"{where}: {self.message}"
+        # Keys and values are quoted as written: a newline or an escape sequence in one must not split the
+        # message or reach the terminal, so what does not print is shown as its escape.
+        message = "".join(char if char.isprintable() else repr(char)[1:-1] for char in self.message)
+        return f"{where}: {message}"
 
 
 class UsageError(ReportgenError):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -301,6 +302,7 @@ def read_yaml(path: Path, what: str, keys: str) -> tuple[dict[str, Any], Context
         loader.dispose()
     if not isinstance(doc, dict):
         ctx.fail(f"a {what} must be a mapping ({keys}), not {describe(doc)}", ())
+    _refuse_surrogates(ctx, doc, ())
     return _plain(doc), ctx
 
 
@@ -365,6 +367,26 @@ def _check_aliases(root: yaml.Node, file: Path) -> None:
         return sizes[id(node)]
 
     size(root)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_surrogates(ctx: Context, value: Any, path: KeyPath) -> None:
+    """A lone surrogate (YAML's ``"\\uD800"`` escape) is half of a character: no file, header or PDF can
+    hold it, so it is refused here, at its line, rather than found by whatever writes it first."""
+    items: Iterable[tuple[Any, Any]] = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    elif isinstance(value, str) and (found := _SURROGATE.search(value)):
+        ctx.fail(f"the text holds U+{ord(found.group()):04X}, half of a character (a lone surrogate); write the "
+                 "character itself, or its \\U escape", path)
+    for key, item in items:
+        if isinstance(key, str) and (found := _SURROGATE.search(key)):
+            ctx.fail(f"a key holds U+{ord(found.group()):04X}, half of a character (a lone surrogate)", path)
+        _refuse_surrogates(ctx, item, path + (key,))
 
 
 def _plain(value: Any) -> Any:
