@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
-from reportgen.errors import ReportgenError, TransientError, WidgetFailure
+from reportgen.errors import ReportgenError, TransientError, WidgetFailure, is_throttle
 from reportgen.model import RetryPolicy
 from reportgen.ratelimit import StrictRateLimiter
 from reportgen.retry import backoff
@@ -31,23 +32,35 @@ class GaveUp(ReportgenError):
         return f"{self.operation + ': ' if self.operation else ''}{self.failure}{tries}"
 
 
+@dataclass
+class Tally:
+    """What one call cost: attempts sent, and how many of them CloudWatch throttled (for the run's summary)."""
+
+    attempts: int = 0
+    throttled: int = 0
+
+
 async def call(request: Callable[[], Awaitable[T]], limiter: StrictRateLimiter, policy: RetryPolicy, *,
-               operation: str | None = None) -> T:
+               operation: str | None = None, tally: Tally | None = None) -> T:
     """``await request()`` until it answers, at most ``policy.attempts`` times; every attempt waits its turn at
-    ``limiter``. Raises ``GaveUp`` (named ``operation`` in its message, when given) when it never does."""
-    attempts = 0
+    ``limiter``. Raises ``GaveUp`` (named ``operation`` in its message, when given) when it never does.
+    ``tally``, when given, counts the attempts and the throttled ones."""
+    tally = tally or Tally()
     retrying = backoff(attempts=policy.attempts, base_delay=policy.base_delay, max_delay=policy.max_delay,
                        retryable=lambda exc: isinstance(exc, WidgetFailure) and exc.retryable)
     try:
         async for attempt in retrying:
             with attempt:
-                attempts += 1
-                await limiter.acquire()
+                tally.attempts += 1
+                await limiter.acquire()  # spaces out request starts; a slow answer need not hold up the next one
                 try:
                     async with asyncio.timeout(policy.timeout):
                         return await request()
                 except TimeoutError as exc:
                     raise TransientError(f"no answer within {policy.timeout:g} s") from exc
+                except WidgetFailure as failure:
+                    tally.throttled += is_throttle(failure)
+                    raise
     except WidgetFailure as failure:
-        raise GaveUp(failure, attempts, operation=operation) from failure
+        raise GaveUp(failure, tally.attempts, operation=operation) from failure
     raise AssertionError("unreachable: backoff re-raises the last failure")

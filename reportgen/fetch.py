@@ -7,14 +7,13 @@ which the PDF draws as a placeholder; the rest of the report goes on.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
-from reportgen.errors import TransientError, WidgetFailure, is_throttle
+from reportgen import apicall
+from reportgen.errors import WidgetFailure
 from reportgen.model import RetryPolicy as RetryPolicy  # kept in model, so the CLI need not import tenacity
 from reportgen.model import WidgetRequest, WidgetResult
 from reportgen.ratelimit import StrictRateLimiter
-from reportgen.retry import backoff
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -28,31 +27,16 @@ async def fetch_widget(request: WidgetRequest, source: ImageSource | WidgetFailu
     """Get one widget's PNG, or the failure that explains why not. Never raises a ``WidgetFailure``."""
     if isinstance(source, WidgetFailure):  # no client for this account (e.g. an unknown profile)
         return _failed(request, source, attempts=0, throttled=0)
-    attempts = throttled = 0
-    retrying = backoff(attempts=policy.attempts, base_delay=policy.base_delay, max_delay=policy.max_delay,
-                       retryable=lambda exc: isinstance(exc, WidgetFailure) and exc.retryable)
+    tally = apicall.Tally()
     try:
-        async for attempt in retrying:
-            with attempt:
-                attempts += 1
-                try:
-                    png = await _attempt(request, source, limiter, policy.timeout)
-                except WidgetFailure as failure:
-                    throttled += is_throttle(failure)
-                    raise
-    except WidgetFailure as failure:
-        return _failed(request, failure, attempts=attempts, throttled=throttled)
-    return WidgetResult(request, png=png, attempts=attempts, throttled=throttled)
+        png = await apicall.call(lambda: _image(request, source), limiter, policy, tally=tally)
+    except apicall.GaveUp as gave_up:
+        return _failed(request, gave_up.failure, attempts=tally.attempts, throttled=tally.throttled)
+    return WidgetResult(request, png=png, attempts=tally.attempts, throttled=tally.throttled)
 
 
-async def _attempt(request: WidgetRequest, source: ImageSource, limiter: StrictRateLimiter,
-                   timeout: float) -> bytes:
-    await limiter.acquire()  # spaces out request starts; a slow answer need not hold up the next one
-    try:
-        async with asyncio.timeout(timeout):
-            png = await source.get_widget_image(request.metric_widget)
-    except TimeoutError as exc:
-        raise TransientError(f"no answer within {timeout:g} s") from exc
+async def _image(request: WidgetRequest, source: ImageSource) -> bytes:
+    png = await source.get_widget_image(request.metric_widget)
     if not png.startswith(PNG_SIGNATURE):
         raise WidgetFailure("CloudWatch answered with something that is not a PNG image")
     return png
