@@ -7,7 +7,7 @@ own limiters by what GetCallerIdentity answers. An STS client reaches this on th
 service ``sts`` (every botocore STS call that needs credentials is) or names ``Version=2011-06-15`` in its URL.
 It speaks the query protocol along botocore's ``sts`` model, in STS's XML namespace:
 
-    GetCallerIdentity  → UserId, Account, Arn: ``arn:aws:iam::<account>:user/<access key>`` for a long-term
+    GetCallerIdentity  → UserId, Account, Arn: ``arn:aws:iam::<account>:user/<name>`` for a long-term
                          key, ``arn:aws:sts::<account>:assumed-role/<role name>/<session name>`` for a session
     AssumeRole         → Credentials (an ``ASIA…`` key, secret, session token, Expiration) and AssumedRoleUser;
                          the new key belongs to the account in RoleArn (``arn:aws:iam::<account>:role/<name>``)
@@ -129,7 +129,8 @@ class SecurityTokenService:
         if session is not None:
             return session
         account = self._accounts.get(access_key) or derived_account(access_key)
-        return Identity(account, f"arn:aws:iam::{account}:user/{access_key}", _unique_id("AIDA", access_key))
+        return Identity(account, f"arn:aws:iam::{account}:user/{_user_name(access_key)}",
+                        _unique_id("AIDA", access_key))
 
     def authenticate(self, access_key: str) -> Identity:
         """Who ``access_key`` is; ``ServiceError`` ExpiredToken if its session has ended."""
@@ -212,6 +213,15 @@ def _constraint(value: object, member: str, rule: str) -> ServiceError:
     """A ValidationError in STS's words."""
     return ServiceError("ValidationError", f"1 validation error detected: Value '{value}' at '{member}' failed to "
                                            f"satisfy constraint: Member must {rule}")
+
+
+def _user_name(access_key: str) -> str:
+    """The IAM user a long-term key belongs to: a local key (``local-<profile>``) names its profile's user; any
+    other key a user named after its hash. AWS names the user, never the key, in an ARN, and the error messages
+    that quote it end up in logs."""
+    if access_key.startswith("local-"):
+        return access_key
+    return "user-" + hashlib.sha256(access_key.encode()).hexdigest()[:10]
 
 
 def _unique_id(prefix: str, name: str) -> str:
