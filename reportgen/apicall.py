@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from reportgen.errors import ReportgenError, TransientError, WidgetFailure, is_throttle
 from reportgen.model import RetryPolicy
-from reportgen.ratelimit import StrictRateLimiter
+from reportgen.ratelimit import StrictRateLimiter, departing
 from reportgen.retry import backoff
 
 T = TypeVar("T")
@@ -55,7 +55,8 @@ async def call(request: Callable[[], Awaitable[T]], limiter: StrictRateLimiter, 
                 await limiter.acquire()  # spaces out request starts; a slow answer need not hold up the next one
                 try:
                     async with asyncio.timeout(policy.timeout):
-                        return await request()
+                        with departing(limiter):
+                            return await request()
                 except TimeoutError as exc:
                     raise TransientError(f"no answer within {policy.timeout:g} s") from exc
                 except WidgetFailure as failure:

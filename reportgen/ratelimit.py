@@ -2,50 +2,121 @@
 
 CloudWatch allows GetMetricWidgetImage 20 times per second. aiolimiter's ``AsyncLimiter(20, 1)`` is a
 leaky bucket of capacity 20: after an idle spell it lets a burst of 20 through and then one every 50 ms,
-about 39 in the first second. To never exceed the limit in *any* one-second window we give the bucket a
-capacity of one request, so consecutive requests are always at least ``1 / rate`` apart, and shave a small
-margin off the rate so that jitter on the way to the server cannot push two of them closer.
+about 39 in the first second. We give the bucket a capacity of just over one request instead, so requests get
+their turns evenly spaced at a small margin under the rate: the fraction over one lets a turn given late (timers
+fire late, the woken task runs later still) be followed by the next that much sooner, so lateness does not add
+up over thousands of requests and cost the rate.
+
+Even spacing at the limiter is not yet even spacing on the wire: a request whose turn has come can still be
+held up on its way out (the event loop busy with a garbage collection, a burst of new tasks, a starved CPU)
+and then leave together with the next ones. So each request also passes a second check as it goes on the
+wire (``depart``, called from botocore's ``before-send`` event): no more than ``rate`` requests leave in any
+one second (plus the margin), counted at the moment they really leave. It never waits while requests flow as
+paced; after a stall it holds back the request that would make a second too full, so what a stall bunches
+up on the wire cannot push the server's count over the limit.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import contextvars
+import math
+from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from aiolimiter import AsyncLimiter
 
 from reportgen.model import API_QUOTAS
 
-# 3 % of 50 ms is 1.5 ms of slack per request for scheduling and network jitter.
-DEFAULT_MARGIN = 0.03
+# Paced at 1 % under the rate, twenty requests span 10 ms more than a second: lateness between the wire and
+# the server's count up to that is absorbed. It costs 1 % of the rate.
+DEFAULT_MARGIN = 0.01
+
+# The bucket's capacity, in requests: a turn may come up to a fifth of the spacing early to make up for one
+# that came late.
+_CAPACITY = 1.2
+
+# The first requests of a run open their connections after they leave our hands (TCP, and TLS to AWS), and
+# the server opens its side: they reach it later than they leave, by more than the margin. The first second's
+# departures count as this much of a second later.
+OPENING_ALLOWANCE = 0.05
+
+# The limiter of the call the current task is making, for the check on the wire (botocore's events carry no
+# context of ours).
+_departing: contextvars.ContextVar[StrictRateLimiter | None] = contextvars.ContextVar("departing", default=None)
 
 
 class StrictRateLimiter:
-    """Lets at most ``rate`` acquisitions through in any window of one second, spaced evenly.
+    """Gives requests their turns evenly spaced just under ``rate`` in ``per`` seconds (default one), and lets at
+    most ``rate`` of them onto the wire in any ``per`` seconds.
 
-    ``await limiter.acquire()`` before each attempt, retries included. Create it inside the running event
-    loop; it keeps the loop time of every acquisition so a run can report the rate it achieved.
+    ``await limiter.acquire()`` before each attempt, retries included; ``depart`` is awaited as the request
+    goes out (``departing`` arranges it for calls made through botocore). Create it inside the running event
+    loop; it keeps the loop time of every turn and departure so a run can report what it achieved.
     """
 
-    __slots__ = ("rate", "_bucket", "_loop", "granted")
+    __slots__ = ("rate", "_bucket", "_loop", "granted", "left", "_window", "_opening", "_burst", "_departed", "held")
 
-    def __init__(self, rate: float, *, margin: float = DEFAULT_MARGIN) -> None:
-        if rate <= 0:
-            raise ValueError(f"rate must be positive, not {rate!r}")
+    def __init__(self, rate: float, *, per: float = 1.0, margin: float = DEFAULT_MARGIN) -> None:
+        if rate <= 0 or per <= 0:
+            raise ValueError(f"rate and per must be positive, not {rate!r} and {per!r}")
         if not 0 <= margin < 1:
             raise ValueError(f"margin must be in [0, 1), not {margin!r}")
-        self.rate = rate
-        self._bucket = AsyncLimiter(1, 1 / (rate * (1 - margin)))
+        self.rate = rate / per  # per second
+        self._bucket = AsyncLimiter(_CAPACITY, _CAPACITY * per / (rate * (1 - margin)))
         self._loop = asyncio.get_running_loop()
         self.granted: list[float] = []  # loop times of every acquisition, oldest first
+        self.left: list[float] = []     # loop times of every departure, oldest first
+        # At most ``_burst`` departures in any ``_window`` seconds: ``rate`` in ``per`` (one in ``per / rate``
+        # when that is longer), with the margin: about the span of as many paced requests, so ``depart``
+        # waits only when requests leave closer together than they were paced.
+        self._window = (1 + margin) * per * max(1.0, 1 / rate)
+        self._opening = OPENING_ALLOWANCE * per
+        self._burst = max(1, math.floor(rate))
+        self._departed: deque[float] = deque(maxlen=self._burst)
+        self.held = 0  # departures ``depart`` had to hold back
 
     async def acquire(self) -> None:
         """Wait for this request's turn. Waiters are served in the order they arrived."""
         await self._bucket.acquire()
         self.granted.append(self._loop.time())
 
+    async def depart(self) -> None:
+        """Wait until a request whose turn has come may go on the wire without making any one second hold more
+        than ``rate`` of them, and count it as leaving now."""
+        departed, held = self._departed, False
+        # (A microsecond's tolerance: a clock that advances by exactly the time slept may land a rounding
+        # error short of the deadline, for ever.)
+        while len(departed) == self._burst and (wait := departed[0] + self._window - self._loop.time()) > 1e-6:
+            held = True
+            await asyncio.sleep(wait)
+        self.held += held
+        now = self._loop.time()
+        self.left.append(now)
+        opening = len(self.left) <= self._burst
+        departed.append(now + (self._opening if opening else 0.0))
+
     def __repr__(self) -> str:
         return f"<StrictRateLimiter rate={self.rate}/s granted={len(self.granted)}>"
+
+
+@contextlib.contextmanager
+def departing(limiter: StrictRateLimiter) -> Iterator[None]:
+    """While in this block, requests the current task sends pass ``limiter.depart()`` on their way out."""
+    token = _departing.set(limiter)
+    try:
+        yield
+    finally:
+        _departing.reset(token)
+
+
+async def on_departure(**_: Any) -> None:
+    """botocore's ``before-send`` handler: the check on the wire for the limiter of the call being made."""
+    limiter = _departing.get()
+    if limiter is not None:
+        await limiter.depart()
 
 
 def max_in_any_window(times: Sequence[float], window: float = 1.0) -> int:

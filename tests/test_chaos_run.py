@@ -48,9 +48,11 @@ def test_enough_attempts_save_every_widget_within_the_limit(tmp_path: Path,
     chaos = standin.stats()["chaos"]
     assert chaos["throttled"] > 5 and chaos["errors"] > 0 and chaos["resets"] > 0  # the weather was bad
     (account,) = standin.arrivals()["accounts"].values()
-    # Every arrival counts, retries and refusals included. The client spaces its requests 3 % wider than
-    # 1/20 s, which absorbs 30 ms of lateness between its limiter and the wire; on a loaded machine one request
-    # now and then is later than that and meets one more in a window (issue 11 keeps this open).
+    # Every arrival counts, retries and refusals included. The client lets at most 20 onto the wire in any
+    # second and a tenth (``depart``); between the wire and the stand-in's count lies the margin's 10 ms. This
+    # stand-in runs in a thread of the test's own process, so the client's work (and a loaded machine) can hold
+    # its count up by more, now and then, and one request meets one more in its second. (Against a stand-in in
+    # a process of its own, as ``make bench`` runs it, the most in any second is 20.)
     assert account["max_in_any_second"] <= 21
 
 
