@@ -397,7 +397,8 @@ class WidgetNumbers:
 
 @dataclass(frozen=True)
 class WidgetResult:
-    """What became of one widget: a PNG, or the error that is drawn in its place."""
+    """What became of one widget: a PNG, or the error that is drawn in its place. Once the PNG is in its PDF the
+    run lets go of it (``png`` is None again) and the result stays ``ok``."""
 
     request: WidgetRequest
     png: bytes | None = None
@@ -409,4 +410,4 @@ class WidgetResult:
 
     @property
     def ok(self) -> bool:
-        return self.png is not None
+        return self.error is None

@@ -25,6 +25,7 @@ from reportgen.aws import WidgetImageClient, open_clients
 from reportgen.csvout import write_csv
 from reportgen.errors import SpecError, WidgetFailure
 from reportgen.expand import expand, needs_expanding
+from reportgen.fanout import FanOut
 from reportgen.fetch import fetch_widget
 from reportgen.metricdata import fetch_numbers
 from reportgen.model import (
@@ -64,7 +65,7 @@ class RunSummary:
     reports: list[ReportOutcome] = field(default_factory=list)
     seconds: float = 0.0
     requests: int = 0            # attempts sent, retries included
-    max_in_any_second: int = 0   # the most requests any one limiter let through in a one-second window
+    max_in_any_second: int = 0   # the most requests of one account that left in any one second
     paced_rate: float = 0.0      # requests per second from a limiter's first grant to its last (the busiest)
     rate_limit: float = 0.0      # the tightest limit in force
 
@@ -143,7 +144,7 @@ async def run_reports(
                         return ReportOutcome(plan, (), out_dir / plan.output_name, error=error, problems=problems)
                 progress.report_started(plan)
                 results, alarms = await asyncio.gather(
-                    _fetch_report(plan, clients, accounts, policy, progress, now=generated_at),
+                    _fetch_report(plan, clients, accounts, fetchers, policy, progress, now=generated_at),
                     _fetch_alarms(plan, clients, accounts, policy))
                 for (section, _), found in alarms.items():
                     if found.error is not None:
@@ -168,10 +169,12 @@ async def run_reports(
                 for warning in warnings:
                     progress.warn(f"{plan.spec.id}: {warning}")
                 progress.report_written(plan, str(path))
-                return ReportOutcome(plan, results, path, problems=problems)
+                return ReportOutcome(plan, _let_go_of_images(results), path, problems=problems)
 
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(one_report(plan)) for plan in plans]
+            async with asyncio.TaskGroup() as workers:
+                fetchers: FanOut[WidgetResult] = FanOut(workers, per_account=MAX_POOL_CONNECTIONS)
+                async with asyncio.TaskGroup() as group:
+                    tasks = [group.create_task(one_report(plan)) for plan in plans]
             _unreachable(clients, [task.result() for task in tasks], progress)
     finally:
         if own_executor:
@@ -181,7 +184,7 @@ async def run_reports(
     summary.seconds = loop.time() - started
     images = accounts.image_limiters()
     summary.requests = sum(len(limiter.granted) for limiter in images)
-    summary.max_in_any_second = max((max_in_any_window(limiter.granted) for limiter in images), default=0)
+    summary.max_in_any_second = max((max_in_any_window(limiter.left) for limiter in images), default=0)
     summary.rate_limit = min((limiter.rate for limiter in images), default=0.0)
     summary.paced_rate = max((_paced_rate(limiter.granted) for limiter in images), default=0.0)
     return summary
@@ -245,7 +248,7 @@ class _Accounts:
 
 
 async def _fetch_report(plan: ReportPlan, clients: Mapping[ClientKey, WidgetImageClient | WidgetFailure],
-                        accounts: _Accounts, policy: RetryPolicy, progress: Progress, *,
+                        accounts: _Accounts, fetchers: FanOut[WidgetResult], policy: RetryPolicy, progress: Progress, *,
                         now: datetime) -> tuple[WidgetResult, ...]:
     async def one_widget(index: int) -> WidgetResult:
         request = plan.widgets[index]
@@ -264,9 +267,9 @@ async def _fetch_report(plan: ReportPlan, clients: Mapping[ClientKey, WidgetImag
         progress.widget_done(plan, result)
         return result
 
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(one_widget(i)) for i in range(len(plan.widgets))]
-    return tuple(task.result() for task in tasks)
+    fetched = [fetchers.submit(accounts.limits(request.aws or plan.spec.aws), functools.partial(one_widget, i))
+               for i, request in enumerate(plan.widgets)]
+    return tuple(await asyncio.gather(*fetched))
 
 
 async def _fetch_alarms(plan: ReportPlan, clients: Mapping[ClientKey, WidgetImageClient | WidgetFailure],
@@ -285,6 +288,14 @@ async def _fetch_alarms(plan: ReportPlan, clients: Mapping[ClientKey, WidgetImag
     return {(number, place): result for (number, place, _, _), result in zip(places, found)}
 
 
+def _let_go_of_images(results: Sequence[WidgetResult]) -> tuple[WidgetResult, ...]:
+    """``results`` once their PDF is written: without their PNGs, so a run's memory does not grow with its
+    widgets, but for the first (a mail may show it inline)."""
+    first = next((i for i, result in enumerate(results) if result.png is not None), None)
+    return tuple(result if i == first or result.png is None else dataclasses.replace(result, png=None)
+                 for i, result in enumerate(results))
+
+
 def _paced_rate(granted: Sequence[float]) -> float:
     if len(granted) < 2 or granted[-1] == granted[0]:
         return 0.0
@@ -295,5 +306,10 @@ def pdf_executor(reports: int) -> ProcessPoolExecutor:
     """Worker processes for PDF building. 'spawn', because forking a process that runs an event loop and
     a connection pool is unsafe."""
     workers = max(1, min(reports, os.cpu_count() or 1, 4))
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=worker.start)
+    # Start every worker now, while the clients are made: started on demand, they would start when reports
+    # finish, which in a run of several accounts is all at once, at the end.
+    for _ in range(workers):
+        pool.submit(worker.warm_up)
+    return pool

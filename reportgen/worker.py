@@ -5,6 +5,7 @@ Kept apart from ``pipeline`` so that a spawned worker imports this and nothing m
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -18,9 +19,19 @@ def start() -> None:
     killer) cannot shut it down: a thread waits for the parent to end and ends the worker then, so no worker
     outlives its run."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Building PDFs is batch work: on a busy machine it yields the CPU to the process pacing the requests,
+    # whose lateness would bunch requests up on the wire.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_end_with, args=(parent.sentinel,), name="parent-watch", daemon=True).start()
+
+
+def warm_up() -> None:
+    """A first job for a new worker: import what building a PDF needs (reportlab, fonts), so the first report
+    to finish does not wait for it."""
+    import reportgen.assemble  # noqa: F401
 
 
 def _end_with(sentinel: int) -> None:
