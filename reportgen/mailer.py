@@ -125,6 +125,7 @@ class _Retry:
                 with attempt:
                     count += 1
                     await limiter.acquire()
+                    await limiter.depart()  # the hard limit, checked as the message goes out
                     reply, refused = await send_once()
         except DeliveryError as error:
             error.attempts = count

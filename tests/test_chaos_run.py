@@ -49,7 +49,7 @@ def test_enough_attempts_save_every_widget_within_the_limit(tmp_path: Path,
     assert chaos["throttled"] > 5 and chaos["errors"] > 0 and chaos["resets"] > 0  # the weather was bad
     (account,) = standin.arrivals()["accounts"].values()
     # Every arrival counts, retries and refusals included. The client lets at most 20 onto the wire in any
-    # second and a tenth (``depart``); between the wire and the stand-in's count lies the margin's 10 ms. This
+    # 1.01 s (``depart``); between the wire and the stand-in's count lies the margin's 10 ms. This
     # stand-in runs in a thread of the test's own process, so the client's work (and a loaded machine) can hold
     # its count up by more, now and then, and one request meets one more in its second. (Against a stand-in in
     # a process of its own, as ``make bench`` runs it, the most in any second is 20.)

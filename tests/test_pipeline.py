@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
@@ -94,9 +95,12 @@ async def test_a_run_lets_go_of_each_image_once_it_is_in_its_pdf(
 
 
 async def test_widgets_are_fetched_by_a_bounded_number_of_tasks(
-        standin: BackgroundStandIn, pdf_workers: ProcessPoolExecutor, make_plan_for: MakePlan, tmp_path: Path) -> None:
-    # Not a task per widget: tasks are counted while the run is under way.
-    plans = [make_plan_for(f"many-{n}", [f"W{k}" for k in range(60)], profile="pipeline-tasks") for n in range(3)]
+        make_standin: Callable[..., BackgroundStandIn], pdf_workers: ProcessPoolExecutor, make_plan_for: MakePlan,
+        tmp_path: Path) -> None:
+    # Not a task per widget: tasks are counted while the run is under way (at 200/s, to be quick).
+    standin = make_standin(rate_limit=400, fast=True)
+    plans = [make_plan_for(f"many-{n}", [f"W{k}" for k in range(60)], profile="pipeline-tasks", rate_limit=200)
+             for n in range(3)]
     most = 0
     done = asyncio.Event()
 
@@ -187,6 +191,11 @@ async def test_an_interrupted_run_leaves_the_previous_report_untouched(
 def test_pdf_workers_do_not_import_the_aws_stack(pdf_workers: ProcessPoolExecutor) -> None:
     # A 'spawn' worker imports whatever module its initializer comes from; the PDF needs none of aiobotocore.
     assert pdf_workers.submit(eval, "'aiobotocore' in __import__('sys').modules").result(timeout=60) is False
+
+
+def test_pdf_workers_yield_the_cpu_to_the_run(pdf_workers: ProcessPoolExecutor) -> None:
+    # Building PDFs must not starve the process pacing requests: the workers run at a lower priority.
+    assert pdf_workers.submit(os.nice, 0).result(timeout=60) >= min(os.nice(0) + 10, 19)
 
 
 async def test_never_more_than_the_limit_in_any_second(
