@@ -117,14 +117,14 @@ async def run_reports(
     loop = asyncio.get_running_loop()
     started = loop.time()
     accounts = _Accounts(plans)
-    own_executor = executor is None
-    if executor is None:
-        executor = pdf_executor(len(plans))
+    own_pool: Executor | None = None
     summary = RunSummary()
     try:
         async with open_clients(accounts.keys, endpoint_url=endpoint_url, local=local,
                                 pool_sizes=accounts.pool_sizes, timeout=policy.timeout) as clients:
             accounts.clients = clients
+            # Started now, not before the clients: starting workers takes the CPU the clients need.
+            pool = executor if executor is not None else (own_pool := pdf_executor(len(plans)))
 
             async def one_report(plan: ReportPlan) -> ReportOutcome:
                 problems: tuple[str, ...] = ()
@@ -158,7 +158,7 @@ async def run_reports(
                     progress.warn(f"{plan.spec.id}: {error}")
                     return ReportOutcome(plan, results, path, error=error, problems=problems)
                 try:
-                    warnings = await loop.run_in_executor(executor, functools.partial(
+                    warnings = await loop.run_in_executor(pool, functools.partial(
                         write_pdf, plan, results, path, generated_at=generated_at, alarms=alarms))
                     if csv and plan.spec.has_tables:
                         written = await asyncio.to_thread(write_csv, plan, results, path)
@@ -177,8 +177,8 @@ async def run_reports(
                     tasks = [group.create_task(one_report(plan)) for plan in plans]
             _unreachable(clients, [task.result() for task in tasks], progress)
     finally:
-        if own_executor:
-            executor.shutdown(wait=True, cancel_futures=True)
+        if own_pool is not None:
+            own_pool.shutdown(wait=True, cancel_futures=True)
         progress.close()
     summary.reports = [task.result() for task in tasks]
     summary.seconds = loop.time() - started
