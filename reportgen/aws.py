@@ -162,6 +162,9 @@ async def open_clients(
     # Credentials, roles and GetCallerIdentity of every account at once: one after another they cost a run with
     # many accounts seconds before its first request.
     sessions = await asyncio.gather(*(session_of(key) for key in unique))
+    # Plain HTTP (the stand-in) needs no certificates: without this, botocore loads them for a client's first
+    # request, after that request has passed the limiter, and it reaches the wire late.
+    verify = False if endpoint_url is not None and urlsplit(endpoint_url).scheme == "http" else None
     async with contextlib.AsyncExitStack() as stack:
         for key, made in zip(unique, sessions):
             if isinstance(made, WidgetFailure):
@@ -169,11 +172,8 @@ async def open_clients(
                 continue
             session, account = made
             try:
-                # Plain HTTP (the stand-in) needs no certificates: without this, botocore loads them for its
-                # first request, after that request has passed the limiter, and it reaches the wire late.
-                plain = endpoint_url is not None and urlsplit(endpoint_url).scheme == "http"
                 client = session.create_client("cloudwatch", region_name=key.region, endpoint_url=endpoint_url,
-                                               config=configs[key], verify=False if plain else None)
+                                               config=configs[key], verify=verify)
                 opened = await stack.enter_async_context(client)
                 # Each request's last check against its account's limit, as it goes on the wire.
                 opened.meta.events.register("before-send.cloudwatch", on_departure)

@@ -37,6 +37,7 @@ from reportgen.model import (
     ReportPlan,
     RetryPolicy,
     Section,
+    WidgetRequest,
     WidgetResult,
 )
 from reportgen.plan import make_plan
@@ -66,7 +67,7 @@ class RunSummary:
     seconds: float = 0.0
     requests: int = 0            # attempts sent, retries included
     max_in_any_second: int = 0   # the most requests of one account that left in any one second
-    paced_rate: float = 0.0      # requests per second from a limiter's first grant to its last (the busiest)
+    paced_rate: float = 0.0      # requests per second from a limiter's second turn to its last (the busiest)
     rate_limit: float = 0.0      # the tightest limit in force
 
     @property
@@ -250,10 +251,8 @@ class _Accounts:
 async def _fetch_report(plan: ReportPlan, clients: Mapping[ClientKey, WidgetImageClient | WidgetFailure],
                         accounts: _Accounts, fetchers: FanOut[WidgetResult], policy: RetryPolicy, progress: Progress, *,
                         now: datetime) -> tuple[WidgetResult, ...]:
-    async def one_widget(index: int) -> WidgetResult:
-        request = plan.widgets[index]
-        aws = request.aws or plan.spec.aws
-        client, limits = clients[ClientKey.of(aws)], accounts.limits(aws)
+    async def one_widget(request: WidgetRequest, aws: AwsTarget, limits: AccountLimits) -> WidgetResult:
+        client = clients[ClientKey.of(aws)]
         if not plan.spec.sections[request.section].widgets[request.index].table:
             result = await fetch_widget(request, client, limits["GetMetricWidgetImage"], policy)
         else:  # the image and its numbers at once; each waits its turn at its own API's limiter
@@ -267,8 +266,11 @@ async def _fetch_report(plan: ReportPlan, clients: Mapping[ClientKey, WidgetImag
         progress.widget_done(plan, result)
         return result
 
-    fetched = [fetchers.submit(accounts.limits(request.aws or plan.spec.aws), functools.partial(one_widget, i))
-               for i, request in enumerate(plan.widgets)]
+    fetched = []
+    for request in plan.widgets:
+        aws = request.aws or plan.spec.aws
+        limits = accounts.limits(aws)
+        fetched.append(fetchers.submit(limits, functools.partial(one_widget, request, aws, limits)))
     return tuple(await asyncio.gather(*fetched))
 
 

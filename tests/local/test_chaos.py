@@ -165,11 +165,7 @@ async def test_a_reset_is_a_connection_error_to_both_clients(
         make_standin: Callable[..., BackgroundStandIn], boto3_cloudwatch: Callable[..., Any],
         aio_cloudwatch: Callable[..., Any]) -> None:
     standin = make_standin(reset_fraction=1.0, fast=True)
-    with pytest.raises(ConnectionClosedError):
-        await asyncio.to_thread(boto3_cloudwatch(standin.endpoint_url).get_metric_widget_image, MetricWidget=SMALL)
-    async with aio_cloudwatch(standin.endpoint_url) as client:
-        with pytest.raises(ConnectionClosedError):
-            await client.get_metric_widget_image(MetricWidget=SMALL)
+    await both_clients_raise(ConnectionClosedError, standin.endpoint_url, boto3_cloudwatch, aio_cloudwatch)
     # On the wire: the status line, the headers and part of the body, then a reset.
     with raw_request(standin.endpoint_url, SMALL) as connection:
         received, ending = read_all(connection)
@@ -185,12 +181,8 @@ async def test_a_slow_body_times_the_client_out_and_the_stand_in_stops_trickling
         make_standin: Callable[..., BackgroundStandIn], aio_cloudwatch: Callable[..., Any],
         boto3_cloudwatch: Callable[..., Any]) -> None:
     standin = make_standin(slow_body_fraction=1.0, fast=True)
-    with pytest.raises(ReadTimeoutError):
-        await asyncio.to_thread(boto3_cloudwatch(standin.endpoint_url, read_timeout=0.3).get_metric_widget_image,
-                                MetricWidget=SMALL)
-    async with aio_cloudwatch(standin.endpoint_url, read_timeout=0.3) as client:
-        with pytest.raises(ReadTimeoutError):
-            await client.get_metric_widget_image(MetricWidget=SMALL)
+    await both_clients_raise(ReadTimeoutError, standin.endpoint_url, boto3_cloudwatch, aio_cloudwatch,
+                             read_timeout=0.3)
     assert standin.stats()["chaos"]["slow"] == 2
     # The clients have hung up; the stand-in sees it at its next byte, a second on at most.
     deadline = time.monotonic() + 5
@@ -356,6 +348,17 @@ def test_bad_chaos_options_exit_2(argv: list[str], message: str, capsys: pytest.
 
 
 # ---- raw HTTP, to see what goes on the wire -----------------------------------------------------------------
+
+
+async def both_clients_raise(error: type[Exception], endpoint_url: str, boto3_cloudwatch: Callable[..., Any],
+                             aio_cloudwatch: Callable[..., Any], **options: Any) -> None:
+    """A boto3 client and an aiobotocore one (made with ``options``) each see ``error`` for one image request."""
+    with pytest.raises(error):
+        await asyncio.to_thread(boto3_cloudwatch(endpoint_url, **options).get_metric_widget_image,
+                                MetricWidget=SMALL)
+    async with aio_cloudwatch(endpoint_url, **options) as client:
+        with pytest.raises(error):
+            await client.get_metric_widget_image(MetricWidget=SMALL)
 
 
 def raw_request(endpoint_url: str, widget: str) -> socket.socket:
