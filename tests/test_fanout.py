@@ -43,15 +43,37 @@ class Gauge:
 
 async def test_at_most_per_account_jobs_run_at_once_each_account_apart() -> None:
     gauges = {"a": Gauge(), "b": Gauge()}
+    release = asyncio.Event()
     async with asyncio.TaskGroup() as group:
         fan: FanOut[str] = FanOut(group, per_account=3)
-        futures = [fan.submit(account, gauges[account].job(f"{account}{n}"))
+        futures = [fan.submit(account, gauges[account].job(f"{account}{n}", hold=release))
                    for n in range(20) for account in gauges]
+        await gauges["a"].running(3)
+        await gauges["b"].running(3)
         assert fan.in_progress("a") == fan.in_progress("b") == 3  # workers, not a task per job
+        release.set()
         results = await asyncio.gather(*futures)
     assert results == [f"{account}{n}" for n in range(20) for account in gauges]
     assert gauges["a"].most == gauges["b"].most == 3
     assert fan.in_progress("a") == fan.in_progress("b") == 0  # the workers ended with their queues
+
+
+async def test_workers_start_one_per_turn_of_the_loop() -> None:
+    # Hundreds of workers started in one turn would hold the loop for that long, and with it whatever requests
+    # were on their way out: each worker starts the next as it takes its first job.
+    gauge = Gauge()
+    release = asyncio.Event()
+    async with asyncio.TaskGroup() as group:
+        fan: FanOut[str] = FanOut(group, per_account=50)
+        futures = [fan.submit("a", gauge.job(str(n), hold=release)) for n in range(200)]
+        assert fan.in_progress("a") == 1
+        await asyncio.sleep(0)  # one turn: the first worker took a job and started the second
+        assert gauge.started == ["0"] and fan.in_progress("a") == 2
+        await gauge.running(50)
+        assert fan.in_progress("a") == 50
+        release.set()
+        await asyncio.gather(*futures)
+    assert gauge.started == [str(n) for n in range(200)] and gauge.most == 50
 
 
 async def test_jobs_start_in_the_order_they_were_submitted() -> None:
