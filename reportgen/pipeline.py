@@ -42,7 +42,7 @@ from reportgen.model import (
 )
 from reportgen.plan import make_plan
 from reportgen.progress import Progress
-from reportgen.ratelimit import AccountLimits, StrictRateLimiter, max_in_any_window
+from reportgen.ratelimit import AccountLimits, StrictRateLimiter, collecting_between_departures, max_in_any_window
 
 MAX_POOL_CONNECTIONS = 100  # per client; at 20 requests/s that allows 5 s of latency before queueing
 
@@ -172,10 +172,11 @@ async def run_reports(
                 progress.report_written(plan, str(path))
                 return ReportOutcome(plan, _let_go_of_images(results), path, problems=problems)
 
-            async with asyncio.TaskGroup() as workers:
-                fetchers: FanOut[WidgetResult] = FanOut(workers, per_account=MAX_POOL_CONNECTIONS)
-                async with asyncio.TaskGroup() as group:
-                    tasks = [group.create_task(one_report(plan)) for plan in plans]
+            with collecting_between_departures():
+                async with asyncio.TaskGroup() as workers:
+                    fetchers: FanOut[WidgetResult] = FanOut(workers, per_account=MAX_POOL_CONNECTIONS)
+                    async with asyncio.TaskGroup() as group:
+                        tasks = [group.create_task(one_report(plan)) for plan in plans]
             _unreachable(clients, [task.result() for task in tasks], progress)
     finally:
         if own_pool is not None:

@@ -14,6 +14,13 @@ wire (``depart``, called from botocore's ``before-send`` event): no more than ``
 one second (plus the margin), counted at the moment they really leave. It never waits while requests flow as
 paced; after a stall it holds back the request that would make a second too full, so what a stall bunches
 up on the wire cannot push the server's count over the limit.
+
+aiohttp writes a request from a task of its own, a turn of the event loop after botocore's ``before-send``, and
+the rest of that turn (other requests' answers, a report handed to its PDF worker) can take milliseconds: a
+departure is counted again at the next turn, just before that write. A garbage collection between the count
+and the write would make the request leave later still (one over botocore's models took 150 ms, a young one
+up to 10), and the server would meet it together with the next second's first. So while a run paces requests
+(``collecting_between_departures``), the collector runs only as a request is about to be counted.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import gc
 import math
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -57,7 +65,8 @@ class StrictRateLimiter:
     loop; it keeps the loop time of every turn and departure so a run can report what it achieved.
     """
 
-    __slots__ = ("rate", "_bucket", "_loop", "granted", "left", "_window", "_opening", "_burst", "_departed", "held")
+    __slots__ = ("rate", "_bucket", "_loop", "granted", "left", "_window", "_opening", "_burst", "_departed",
+                 "_counted", "held")
 
     def __init__(self, rate: float, *, per: float = 1.0, margin: float = DEFAULT_MARGIN) -> None:
         if rate <= 0 or per <= 0:
@@ -75,7 +84,8 @@ class StrictRateLimiter:
         self._window = (1 + margin) * per * max(1.0, 1 / rate)
         self._opening = OPENING_ALLOWANCE * per
         self._burst = max(1, math.floor(rate))
-        self._departed: deque[float] = deque(maxlen=self._burst)
+        self._departed: deque[list[float]] = deque(maxlen=self._burst)  # when each left, as a list to correct
+        self._counted = 0
         self.held = 0  # departures ``depart`` had to hold back
 
     async def acquire(self) -> None:
@@ -89,14 +99,23 @@ class StrictRateLimiter:
         departed, held = self._departed, False
         # (A microsecond's tolerance: a clock that advances by exactly the time slept may land a rounding
         # error short of the deadline, for ever.)
-        while len(departed) == self._burst and (wait := departed[0] + self._window - self._loop.time()) > 1e-6:
+        while len(departed) == self._burst and (wait := departed[0][0] + self._window - self._loop.time()) > 1e-6:
             held = True
             await asyncio.sleep(wait)
         self.held += held
+        _collect_if_due()
+        self._counted += 1
+        late = self._opening if self._counted <= self._burst else 0.0
+        # Counted as leaving now, and again at the next turn of the loop, when it is written: aiohttp writes a
+        # request from a task of its own, which runs after whatever else this turn holds.
+        departure = [self._loop.time() + late]
+        departed.append(departure)
+        self._loop.call_soon(self._written, departure, late)
+
+    def _written(self, departure: list[float], late: float) -> None:
         now = self._loop.time()
+        departure[0] = now + late
         self.left.append(now)
-        opening = len(self.left) <= self._burst
-        departed.append(now + (self._opening if opening else 0.0))
 
     def __repr__(self) -> str:
         return f"<StrictRateLimiter rate={self.rate}/s granted={len(self.granted)}>"
@@ -117,6 +136,45 @@ async def on_departure(**_: Any) -> None:
     limiter = _departing.get()
     if limiter is not None:
         await limiter.depart()
+
+
+class _Collections:
+    """Who asked for garbage collections between departures, and the collector's state before the first did."""
+
+    runs = 0
+    was_enabled = False
+
+
+@contextlib.contextmanager
+def collecting_between_departures() -> Iterator[None]:
+    """While in this block, the garbage collector runs only as a request is about to be counted leaving (the
+    collection the interpreter would have made then), and never over what is alive as the block starts (a
+    run's models, clients and plans, frozen: none of it becomes garbage while requests are paced). Blocks may
+    overlap; the last to end restores the collector."""
+    if _Collections.runs == 0:
+        _Collections.was_enabled = gc.isenabled()
+        gc.freeze()
+        gc.disable()
+    _Collections.runs += 1
+    try:
+        yield
+    finally:
+        _Collections.runs -= 1
+        if _Collections.runs == 0:
+            gc.unfreeze()
+            if _Collections.was_enabled:
+                gc.enable()
+
+
+def _collect_if_due() -> None:
+    """The collection the interpreter would make now, if it is due: the oldest generation past its threshold
+    (CPython also waits, for the oldest, until its survivors have grown by a quarter: not visible from here)."""
+    if not _Collections.runs or not _Collections.was_enabled:
+        return
+    young, middle, old = gc.get_count()
+    young_limit, middle_limit, old_limit = gc.get_threshold()
+    if young_limit and young > young_limit:
+        gc.collect(2 if middle > middle_limit and old > old_limit else 1 if middle > middle_limit else 0)
 
 
 def max_in_any_window(times: Sequence[float], window: float = 1.0) -> int:

@@ -5,6 +5,8 @@ a run can be paced at. How close to the rate a run gets is for ``make bench`` to
 """
 
 import asyncio
+import gc
+import time
 
 import pytest
 
@@ -12,6 +14,7 @@ from reportgen.ratelimit import (
     DEFAULT_MARGIN,
     OPENING_ALLOWANCE,
     StrictRateLimiter,
+    collecting_between_departures,
     departing,
     max_in_any_window,
     on_departure,
@@ -96,7 +99,7 @@ async def test_records_every_turn_and_departure_for_the_run_summary() -> None:
     limiter = StrictRateLimiter(50, per=PER)
     left = await _go_out(limiter, 12)
     assert len(limiter.granted) == len(limiter.left) == 12
-    assert limiter.granted[0] <= limiter.left[0] <= left[0] and limiter.left == sorted(limiter.left)
+    assert limiter.granted[0] <= left[0] <= limiter.left[0] and limiter.left == sorted(limiter.left)
     assert "granted=12" in repr(limiter)
     assert limiter.rate == pytest.approx(500)  # per second
 
@@ -108,7 +111,49 @@ async def test_the_check_on_the_wire_is_made_for_the_limiter_of_the_call() -> No
     with departing(limiter):
         await on_departure(request=None)
     await on_departure(request=None)
+    await asyncio.sleep(0)  # a departure is counted at the next turn of the loop, as the request is written
     assert len(limiter.left) == 1
+
+
+async def test_a_departure_counts_when_the_request_is_written_not_when_it_is_checked() -> None:
+    # aiohttp writes a request from a task of its own, a turn after botocore's before-send; whatever else that
+    # turn holds (here 30 ms of work) makes it leave later, and the count must follow it there.
+    limiter = StrictRateLimiter(20, per=PER)
+    loop = asyncio.get_running_loop()
+
+    async def write() -> float:
+        return loop.time()
+
+    await limiter.acquire()
+    await limiter.depart()
+    checked = loop.time()
+    time.sleep(0.03)  # the rest of the turn: work of other tasks
+    written = await asyncio.create_task(write())
+    assert checked + 0.03 <= limiter.left[0] <= written
+
+
+async def test_while_requests_are_paced_the_collector_runs_only_as_one_is_about_to_leave() -> None:
+    # A collection between a request's count and its write would make it leave later than counted.
+    collections: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    limiter = StrictRateLimiter(20, per=PER)
+    gc.callbacks.append(record)
+    try:
+        with collecting_between_departures():
+            assert not gc.isenabled()
+            alive = [[] for _ in range(3 * gc.get_threshold()[0])]  # well past the young generation's threshold
+            assert collections == []
+            await limiter.acquire()
+            await limiter.depart()
+            assert len(collections) == 1
+        assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(record)
+    assert len(alive) > 0
 
 
 @pytest.mark.parametrize("rate, per, margin", [(0, 1, 0.03), (-1, 1, 0.03), (20, 0, 0.03), (20, 1, 1.0),
