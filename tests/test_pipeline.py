@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -186,6 +187,19 @@ async def test_an_interrupted_run_leaves_the_previous_report_untouched(
         await task
     assert previous.read_bytes() == b"%PDF-1.4 yesterday's good report"
     assert [p.name for p in previous.parent.iterdir()] == [plan.output_name]
+
+
+async def test_the_pdf_workers_of_a_finished_run_end_on_their_own(standin: BackgroundStandIn,
+                                                                 make_plan_for: MakePlan, tmp_path: Path) -> None:
+    # The run does not wait for its idle workers to exit (it goes on to mail and archive), but they must exit.
+    before = set(multiprocessing.active_children())
+    summary = await run_reports([make_plan_for("theta", ["CPU"], profile="pipeline-own-pool")], tmp_path / "out",
+                                generated_at=NOW, endpoint_url=standin.endpoint_url)
+    assert (summary.widgets, summary.failed, summary.unwritten) == (1, 0, 0)
+    started = [process for process in multiprocessing.active_children() if process not in before]
+    for process in started:
+        await asyncio.to_thread(process.join, 60)
+    assert not [process for process in started if process.is_alive()]
 
 
 def test_pdf_workers_do_not_import_the_aws_stack(pdf_workers: ProcessPoolExecutor) -> None:
