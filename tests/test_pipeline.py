@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -200,6 +201,25 @@ async def test_the_pdf_workers_of_a_finished_run_end_on_their_own(standin: Backg
     for process in started:
         await asyncio.to_thread(process.join, 60)
     assert not [process for process in started if process.is_alive()]
+
+
+async def test_a_run_keeps_the_collector_off_what_it_holds_and_restores_it_after(
+        standin: BackgroundStandIn, pdf_workers: ProcessPoolExecutor, make_plan_for: MakePlan, tmp_path: Path) -> None:
+    # A collection between a request's count and its write makes it leave late (see ratelimit); one over the
+    # run's plans and botocore's models stalls the loop for tens of milliseconds.
+    seen: list[tuple[bool, int]] = []
+
+    class Watch(Progress):
+        def widget_done(self, plan: ReportPlan, result: WidgetResult) -> None:
+            super().widget_done(plan, result)
+            seen.append((gc.isenabled(), gc.get_freeze_count()))
+
+    frozen_before = gc.get_freeze_count()
+    summary = await run([make_plan_for("iota", ["CPU", "Disk"], profile="pipeline-gc")], tmp_path / "out", standin,
+                        pdf_workers, progress=Watch(quiet=True))
+    assert summary.failed == 0 and len(seen) == 2
+    assert all(not enabled and frozen > frozen_before for enabled, frozen in seen)
+    assert gc.isenabled() and gc.get_freeze_count() == frozen_before
 
 
 def test_pdf_workers_do_not_import_the_aws_stack(pdf_workers: ProcessPoolExecutor) -> None:
