@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +26,9 @@ def main(endpoint_url: str, specs: Path) -> int:
     plans = load_plans(specs)
     with tempfile.TemporaryDirectory() as out:
         summary = asyncio.run(run_reports(plans, Path(out), generated_at=NOW, local=True, endpoint_url=endpoint_url))
-    # Read after the run: its PDF workers have been joined, so the largest of them is counted.
+    # A finished run does not wait for its PDF workers to exit: join them, so the largest of them is counted.
+    for child in multiprocessing.active_children():
+        child.join()
     print(json.dumps({"widgets": summary.widgets, "failed": summary.failed, "seconds": summary.seconds,
                       "peak_rss_mb": peak_rss_mb()}))
     return 0
