@@ -1,11 +1,11 @@
 """Report specs: YAML files turned into validated, frozen ``ReportSpec`` objects.
 
-One YAML loader (libyaml's; PyYAML's own to word an error) composes the text into a node graph, which gives the
-line of every key/item path, then constructs the values from that graph, so every ``SpecError`` points at the
-line that holds the offending key or value. The values are checked against ``specschema.SPEC``. A widget given
-as ``file:`` is read from JSON next to the spec and checked with the same tables; its problems point at the
-``file:`` line and name the JSON file. That file must lie inside the spec's folder. Aliases are measured on the
-composed node graph before anything walks the values, so a few nested anchors cannot make loading take minutes.
+One ``yaml.SafeLoader`` composes the text into a node graph, which gives the line of every key/item path, then
+constructs the values from that graph, so every ``SpecError`` points at the line that holds the offending key or
+value. The values are checked against ``specschema.SPEC``. A widget given as ``file:`` is read from JSON next to
+the spec and checked with the same tables; its problems point at the ``file:`` line and name the JSON file. That
+file must lie inside the spec's folder. Aliases are measured on the composed node graph before anything walks the
+values, so a few nested anchors cannot make loading take minutes.
 """
 
 from __future__ import annotations
@@ -275,19 +275,20 @@ def read_yaml(path: Path, what: str, keys: str) -> tuple[dict[str, Any], Context
         raise SpecError(f"cannot read the {what}: {exc.strerror or exc}", file=path) from exc
     except UnicodeDecodeError as exc:
         raise SpecError(f"the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from exc
+    # yaml.safe_load's own steps, paused between composing and constructing, so the text is parsed once.
     try:
-        yaml.SafeLoader(text).dispose()  # PyYAML's reader refuses control characters at once, naming them
+        loader = yaml.SafeLoader(text)  # it refuses control characters at once, before any node
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise SpecError(f"invalid YAML: {exc.reason} (character #x{exc.character:04x})", file=path, line=line) from None
     try:
-        try:
-            doc, ctx = _parse(_FAST_LOADER, text, path, what)
-        except (yaml.YAMLError, RecursionError):
-            if _FAST_LOADER is yaml.SafeLoader:
-                raise
-            # libyaml words its errors its own way: say what is wrong as PyYAML does, on every machine.
-            doc, ctx = _parse(yaml.SafeLoader, text, path, what)
+        root = loader.get_single_node()
+        if root is None:
+            raise SpecError(f"the {what} is empty", file=path, line=1)
+        _check_aliases(root, path)  # before construction, _plain and the checks walk every repetition
+        # Before construction too: it merges `<<` keys into the mapping nodes, which would look like duplicates.
+        ctx = Context(path, _line_map(root, path))
+        doc = loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = ": ".join(part for part in (exc.context, exc.problem) if part)
@@ -297,31 +298,12 @@ def read_yaml(path: Path, what: str, keys: str) -> tuple[dict[str, Any], Context
         raise SpecError(f"invalid YAML: {exc}", file=path) from exc
     except RecursionError:  # PyYAML composes recursively; thousands of nested brackets exhaust the stack
         raise SpecError(f"the {what} nests too deeply to read", file=path) from None
+    finally:
+        loader.dispose()
     if not isinstance(doc, dict):
         ctx.fail(f"a {what} must be a mapping ({keys}), not {describe(doc)}", ())
     _refuse_surrogates(ctx, doc, ())
     return _plain(doc), ctx
-
-
-# libyaml's parser, where PyYAML was built with it: ten times as fast as PyYAML's own (a thousand widgets'
-# specs took 0.65 s to load, most of it in PyYAML's scanner).
-_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _parse(loader_class: type[yaml.SafeLoader], text: str, path: Path, what: str) -> tuple[Any, Context]:
-    """yaml.safe_load's own steps, paused between composing and constructing so the text is parsed once: the
-    value, and the line of every key and item."""
-    loader = loader_class(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            raise SpecError(f"the {what} is empty", file=path, line=1)
-        _check_aliases(root, path)  # before construction, _plain and the checks walk every repetition
-        # Before construction too: it merges `<<` keys into the mapping nodes, which would look like duplicates.
-        ctx = Context(path, _line_map(root, path))
-        return loader.construct_document(root), ctx
-    finally:
-        loader.dispose()
 
 
 def _line_map(root: yaml.Node, file: Path) -> dict[KeyPath, int]:

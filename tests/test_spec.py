@@ -11,11 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 
 from reportgen.errors import SpecError
 from reportgen.model import MAX_WIDGET_JSON_BYTES, AwsTarget, Layout, Period
-from reportgen.spec import _parse, load_spec, load_specs
+from reportgen.spec import load_spec, load_specs
 
 HEAD = "report: t\ntitle: T\n"                        # lines 1-2
 BODY = "sections:\n  - title: S\n    widgets:\n"      # three lines; the first widget follows
@@ -790,29 +789,3 @@ def test_the_estate_example_uses_a_dashboard_a_repeat_and_alarms(examples_dir: P
     assert alarms.alarms and any("alarms" in w.source.get("annotations", {}) for w in alarms.widgets)
     assert dashboard.dashboard is not None and dashboard.dashboard.name == "prod-web-overview"
     assert per_instance.repeat is not None and per_instance.repeat.dimension == "InstanceId"
-
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "report_specs"
-
-
-@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML was built without libyaml")
-@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.rglob("*.yaml")))
-def test_libyaml_reads_every_example_as_pyyaml_does(name: str) -> None:
-    # Specs are read with libyaml for speed and with PyYAML to word an error: both must see the same values on
-    # the same lines.
-    path = next(EXAMPLES.rglob(name))
-    _assert_read_alike(path.read_text(), path)
-
-
-@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML was built without libyaml")
-def test_libyaml_reads_anchors_merges_and_block_text_as_pyyaml_does(tmp_path: Path) -> None:
-    text = ("report: x\ndefaults: &size {width: 600, height: 300}\nsections:\n  - title: \"Rechenzentrum — Ost\"\n"
-            "    widgets:\n      - <<: *size\n        title: >\n          folded\n          text\n"
-            "        metrics: [[AWS/EC2, CPUUtilization, InstanceId, 'i-1']]\n      - *size\n"
-            "notes: |\n  kept\n    as is\nwhen: 2026-12-03\n")
-    _assert_read_alike(text, tmp_path / "x.yaml")
-
-
-def _assert_read_alike(text: str, path: Path) -> None:
-    fast, slow = (_parse(loader, text, path, "report spec") for loader in (yaml.CSafeLoader, yaml.SafeLoader))
-    assert fast[0] == slow[0] and fast[1].lines == slow[1].lines
