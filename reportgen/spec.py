@@ -264,6 +264,19 @@ def _delivery(ctx: Context, deliver: Mapping[str, Any]) -> Delivery:
     )
 
 
+class _SpecLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, with a value it cannot make (``2026-02-30``, ``!!int abc``) a YAML error at its line
+    instead of the bare ValueError that PyYAML's constructors raise."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            kind = node.tag.rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a valid {kind}: {exc}",
+                                                    node.start_mark) from exc
+
+
 def read_yaml(path: Path, what: str, keys: str) -> tuple[dict[str, Any], Context]:
     """A YAML file's mapping (dates and times as ISO text) and its line map; ``SpecError`` naming the line.
 
@@ -277,7 +290,7 @@ def read_yaml(path: Path, what: str, keys: str) -> tuple[dict[str, Any], Context
         raise SpecError(f"the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from exc
     # yaml.safe_load's own steps, paused between composing and constructing, so the text is parsed once.
     try:
-        loader = yaml.SafeLoader(text)  # it refuses control characters at once, before any node
+        loader = _SpecLoader(text)  # it refuses control characters at once, before any node
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise SpecError(f"invalid YAML: {exc.reason} (character #x{exc.character:04x})", file=path, line=line) from None
