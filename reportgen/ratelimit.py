@@ -99,18 +99,24 @@ class StrictRateLimiter:
         departed, held = self._departed, False
         # (A microsecond's tolerance: a clock that advances by exactly the time slept may land a rounding
         # error short of the deadline, for ever.)
-        while len(departed) == self._burst and (wait := departed[0][0] + self._window - self._loop.time()) > 1e-6:
+        while len(departed) == self._burst and (wait := self._since(departed[0]) + self._window
+                                                - self._loop.time()) > 1e-6:
             held = True
             await asyncio.sleep(wait)
         self.held += held
         _collect_if_due()
         self._counted += 1
         late = self._opening if self._counted <= self._burst else 0.0
-        # Counted as leaving now, and again at the next turn of the loop, when it is written: aiohttp writes a
-        # request from a task of its own, which runs after whatever else this turn holds.
-        departure = [self._loop.time() + late]
+        # Counted at the next turn of the loop, when it is written: aiohttp writes a request from a task of its
+        # own, which runs after whatever else this turn holds. Until then it counts as leaving now.
+        departure = [math.nan]
         departed.append(departure)
         self._loop.call_soon(self._written, departure, late)
+
+    def _since(self, departure: list[float]) -> float:
+        """When ``departure`` counts as having left: now, if it has not been written yet (a turn that stalls
+        past the window must not let the next request out beside it)."""
+        return self._loop.time() if math.isnan(departure[0]) else departure[0]
 
     def _written(self, departure: list[float], late: float) -> None:
         now = self._loop.time()
@@ -167,14 +173,15 @@ def collecting_between_departures() -> Iterator[None]:
 
 
 def _collect_if_due() -> None:
-    """The collection the interpreter would make now, if it is due: the oldest generation past its threshold
-    (CPython also waits, for the oldest, until its survivors have grown by a quarter: not visible from here)."""
+    """The collection the interpreter would make now, if it is due: the oldest generation past its threshold.
+    (CPython also puts off the oldest until its survivors have grown by a quarter, which is not visible from
+    here: it comes more often, over only what the run made, the rest being frozen.)"""
     if not _Collections.runs or not _Collections.was_enabled:
         return
     young, middle, old = gc.get_count()
     young_limit, middle_limit, old_limit = gc.get_threshold()
     if young_limit and young > young_limit:
-        gc.collect(2 if middle > middle_limit and old > old_limit else 1 if middle > middle_limit else 0)
+        gc.collect(2 if old > old_limit else 1 if middle > middle_limit else 0)
 
 
 def max_in_any_window(times: Sequence[float], window: float = 1.0) -> int:

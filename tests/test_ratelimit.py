@@ -132,6 +132,18 @@ async def test_a_departure_counts_when_the_request_is_written_not_when_it_is_che
     assert checked + 0.03 <= limiter.left[0] <= written
 
 
+async def test_a_turn_that_stalls_past_the_window_lets_no_request_out_beside_those_it_holds() -> None:
+    # Twenty requests leave in one turn of the loop, which then stalls for longer than the window before a
+    # twenty-first tries to leave in it: all twenty-one would be written together, at the next turn.
+    limiter = StrictRateLimiter(20, per=PER)
+    for _ in range(20):
+        await limiter.depart()  # never waits: all in this turn
+    time.sleep(PER * 1.5)  # the stall: work of other tasks in the same turn
+    await limiter.depart()
+    assert limiter.held == 1
+    assert max_in_any_window(limiter.left, PER) <= 20
+
+
 async def test_while_requests_are_paced_the_collector_runs_only_as_one_is_about_to_leave() -> None:
     # A collection between a request's count and its write would make it leave later than counted.
     collections: list[int] = []
