@@ -42,8 +42,10 @@ async def _go_out(limiter: StrictRateLimiter, n: int, *, leave: bool = True) -> 
 
 
 async def test_never_more_than_rate_on_the_wire_in_any_second() -> None:
-    left = await _go_out(StrictRateLimiter(20, per=PER), 100)
-    assert max_in_any_window(left, PER) <= 20
+    limiter = StrictRateLimiter(20, per=PER)
+    checked = await _go_out(limiter, 100)
+    assert max_in_any_window(checked, PER) <= 20
+    assert len(limiter.left) == 100 and max_in_any_window(limiter.left, PER) <= 20  # as they were written
 
 
 async def test_requests_bunched_on_their_way_out_are_held_to_the_limit() -> None:
