@@ -17,10 +17,11 @@ up on the wire cannot push the server's count over the limit.
 
 aiohttp writes a request from a task of its own, a turn of the event loop after botocore's ``before-send``, and
 the rest of that turn (other requests' answers, a report handed to its PDF worker) can take milliseconds: a
-departure is counted again at the next turn, just before that write. A garbage collection between the count
-and the write would make the request leave later still (one over botocore's models took 150 ms, a young one
-up to 10), and the server would meet it together with the next second's first. So while a run paces requests
-(``collecting_between_departures``), the collector runs only as a request is about to be counted.
+departure is counted at the next turn, just before that write (until then, as leaving now). A garbage
+collection between the count and the write would make the request leave later still (one over botocore's
+models took 150 ms, a young one up to 10), and the server would meet it together with the next second's
+first. So while a run paces requests (``collecting_between_departures``), the collector runs only as a
+request is about to be counted.
 """
 
 from __future__ import annotations
